@@ -1,0 +1,32 @@
+/** Client authentication methods the token endpoint supports. */
+export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
+
+/** Validated RFC 7591 client metadata (snake_case, as on the wire). */
+export interface ClientMetadata {
+  redirect_uris: string[];
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+  grant_types: Array<'authorization_code' | 'refresh_token'>;
+  response_types: Array<'code'>;
+  client_name?: string;
+  client_uri?: string;
+  logo_uri?: string;
+  scope?: string;
+  contacts?: string[];
+  tos_uri?: string;
+  policy_uri?: string;
+  software_id?: string;
+  software_version?: string;
+  application_type?: 'web' | 'native';
+}
+
+/** A client as the proxy keeps it: registered (RFC 7591) or resolved from a Client ID Metadata Document. */
+export interface RegisteredClient extends ClientMetadata {
+  client_id: string;
+  /** sha256 (base64url) of the client secret; confidential clients only. The secret itself is never stored. */
+  client_secret_hash?: string;
+  client_id_issued_at: number;
+  /** How the client came to be known. */
+  kind: 'dynamic' | 'metadata_document';
+  /** For metadata-document clients: the https host the document was fetched from. */
+  verified_domain?: string;
+}

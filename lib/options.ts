@@ -1,0 +1,254 @@
+import { z } from 'zod';
+import type { Store } from './stores/store.js';
+import type { Logger } from './logger.js';
+import type { ConsentPageRenderer } from './consent/render.js';
+
+/** Default lifetime of the proxy's access tokens: 1 hour. */
+export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
+/** Default lifetime of a refresh-token family (the session): 30 days. */
+export const DEFAULT_REFRESH_TOKEN_TTL = 30 * 24 * 3600;
+/** Default grace window in which a just-rotated refresh token still returns the same successor: 30 s. */
+export const DEFAULT_REFRESH_TOKEN_GRACE_PERIOD = 30;
+/** Default lifetime of a pending authorization (authorize → callback): 10 minutes. */
+export const DEFAULT_AUTHORIZATION_TTL = 600;
+/** Default lifetime of a one-time authorization code: 60 s. */
+export const DEFAULT_CODE_TTL = 60;
+/** Default time a dynamically registered client that is never used stays registered: 24 hours. */
+export const DEFAULT_UNUSED_CLIENT_TTL = 24 * 3600;
+/** Default time a used client stays registered after its last token: 90 days. */
+export const DEFAULT_CLIENT_TTL = 90 * 24 * 3600;
+/** Default time a consent approval is remembered per browser and client: 30 days. */
+export const DEFAULT_CONSENT_REMEMBER = 30 * 24 * 3600;
+/** Default upstream refresh skew: refresh when the upstream token expires within 60 s. */
+export const DEFAULT_REFRESH_SKEW = 60;
+/** Minimum length, in bytes, of `secret` and `encryptionKey`. */
+export const MIN_SECRET_BYTES = 32;
+
+/** Endpoint overrides and IdP-specific settings for the upstream provider. */
+export interface ProviderConfig {
+  /** The provider id tools pass to `getToken()`. Default: derived from the provider's host (`idp.example.com` → `idp-example-com`). */
+  id?: string;
+  /** Authorization endpoint; overrides discovery. */
+  authEndpoint?: string;
+  /** Token endpoint; overrides discovery. */
+  tokenEndpoint?: string;
+  /** UserInfo endpoint; overrides discovery. */
+  userInfoEndpoint?: string;
+  /** JWKS URI used to verify id_tokens; overrides discovery. */
+  jwksUri?: string;
+  /** Inline JWKS for IdPs without a JWKS endpoint. Takes precedence over `jwksUri`. */
+  jwks?: { keys: Array<Record<string, unknown>> };
+  /** RFC 7009 revocation endpoint; overrides discovery. Used when a session ends. */
+  revocationEndpoint?: string;
+  /** The upstream's issuer identifier, for IdPs without discovery. Default: `provider`. */
+  issuer?: string;
+  /**
+   * Extra parameters added to the upstream authorization request, e.g.
+   * `{ access_type: 'offline', prompt: 'consent' }` for Google, which otherwise issues no refresh token.
+   */
+  authorizeParams?: Record<string, string>;
+  /** How the proxy authenticates at the upstream token endpoint. Default: `client_secret_basic` with a secret, `none` without. */
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'none';
+  /** Skip OIDC/RFC 8414 discovery entirely (all endpoints must then be given). Default: `false`. */
+  skipDiscovery?: boolean;
+}
+
+/** Consent settings. */
+export interface ConsentConfig {
+  /** Show the proxy's consent page before any upstream redirect. Default: `true` when dynamic registration is open, else `false`. */
+  enabled?: boolean;
+  /** Seconds an approval is remembered per browser and client. `0` asks every time. Default: 30 days. */
+  rememberFor?: number;
+  /** Replace the look of the consent page. Must escape what it prints (use the `escapeHtml` export). */
+  render?: ConsentPageRenderer;
+}
+
+/** Upstream refresh settings. */
+export interface RefreshConfig {
+  /** Refresh upstream access tokens on demand. Default: `true`. */
+  enabled?: boolean;
+  /** Refresh when the upstream token expires within this many seconds. Default: 60. */
+  skewSeconds?: number;
+}
+
+/** Dynamic client registration (RFC 7591) settings. */
+export interface RegistrationConfig {
+  /** Accept `POST /register`. Default: `true`. */
+  enabled?: boolean;
+  /** Registrations per IP per window. Default: 20 per 15 min. */
+  rateLimit?: { windowMs?: number; limit?: number } | false;
+  /** Seconds a client that never obtains a token stays registered. Default: 24 h. */
+  unusedTtl?: number;
+  /** Seconds a client stays registered after its last token. Default: 90 days. */
+  ttl?: number;
+}
+
+/** Client ID Metadata Document settings (MCP 2025-11-25). */
+export interface ClientMetadataDocumentConfig {
+  /** Accept https URLs as `client_id`. Default: `true`. */
+  enabled?: boolean;
+  /** Tests only: allow documents on loopback/private addresses. Never enable in production. Default: `false`. */
+  allowPrivateAddresses?: boolean;
+}
+
+/**
+ * Options of {@link createOAuthProxy}. Parsed once, with zod, when the proxy is created.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({
+ *   issuer: 'https://mcp.example.com/oauth',
+ *   provider: 'https://login.example.com',
+ *   clientId: 'mcp-proxy',
+ *   clientSecret: process.env.IDP_CLIENT_SECRET,
+ *   secret: process.env.OAUTH_PROXY_SECRET,
+ *   encryptionKey: process.env.OAUTH_PROXY_VAULT_KEY,
+ * });
+ * ```
+ */
+export interface OAuthProxyOptions {
+  /** Public URL where the router is mounted; the authorization server's issuer, byte for byte (no trailing slash). */
+  issuer: string;
+  /** Only `'remote'` today: one mandatory upstream IdP. Default: `'remote'`. */
+  mode?: 'remote';
+  /** Upstream IdP base URL (discovered with OIDC discovery, then RFC 8414). */
+  provider: string;
+  /** The proxy's own, pre-registered client id at the upstream. */
+  clientId: string;
+  /** The proxy's client secret at the upstream (omit for a public upstream client). */
+  clientSecret?: string;
+  /** Scopes requested from the upstream. Default: `['openid']`. */
+  scopes?: string[];
+  /** Endpoint overrides and IdP-specific settings. */
+  providerConfig?: ProviderConfig;
+  /** Consent page settings. */
+  consent?: ConsentConfig;
+  /** Upstream token refresh settings. */
+  refresh?: RefreshConfig;
+  /** HS256 signing secret for the proxy's access tokens, ≥ 32 bytes. An array rotates: the first signs, all verify. Default: random (sessions die with the process). */
+  secret?: string | string[];
+  /** Vault encryption key, ≥ 32 bytes, separate from `secret`. An array rotates: the first encrypts, all decrypt. Default: random. */
+  encryptionKey?: string | string[];
+  /** Where all state lives. Default: a new `MemoryStore` (one process only). */
+  store?: Store;
+  /** The protected MCP resource (RFC 8707/9728) tokens are bound to. Default: `<issuer origin>/mcp`. */
+  resource?: string;
+  /** Seconds an access token lives. Default: 3600. */
+  accessTokenTtl?: number;
+  /** Seconds a session's refresh token family lives (sliding). Default: 30 days. */
+  refreshTokenTtl?: number;
+  /** Seconds a rotated refresh token still yields the same successor. Default: 30. */
+  refreshTokenGracePeriod?: number;
+  /** Seconds a pending authorization lives. Default: 600. */
+  authorizationTtl?: number;
+  /** Seconds a one-time code lives. Default: 60. */
+  codeTtl?: number;
+  /** Dynamic client registration settings. */
+  registration?: RegistrationConfig;
+  /** Only these redirect URIs may be registered: exact strings, or RegExps matched against the whole URI. Default: any URI the policy allows. */
+  allowedRedirectUris?: Array<string | RegExp>;
+  /** Client ID Metadata Document settings. */
+  clientMetadataDocuments?: ClientMetadataDocumentConfig;
+  /** Origins allowed by CORS on metadata, register and token. Default: `'*'` (these endpoints carry no cookies). */
+  corsOrigins?: '*' | string[];
+  /** A pino-compatible logger. Default: warnings and errors to `console`. */
+  logger?: Logger;
+  /** Injected clock in ms since epoch (tests). Default: `Date.now`. */
+  clock?: () => number;
+  /** Injected fetch used for the upstream IdP and metadata documents (tests). Default: global `fetch`. */
+  fetch?: typeof fetch;
+  /** Injected source of randomness (tests). Default: `crypto.randomBytes`. */
+  randomBytes?: (size: number) => Buffer;
+}
+
+const seconds = (max = 10 * 365 * 24 * 3600) => z.number().int().positive().max(max);
+const httpUrl = z.string().refine((s) => { try { const u = new URL(s); return u.protocol === 'https:' || u.protocol === 'http:'; } catch { return false; } }, 'must be an absolute http(s) URL');
+const secretValue = z.string().refine((s) => Buffer.byteLength(s, 'utf8') >= MIN_SECRET_BYTES, `must be at least ${MIN_SECRET_BYTES} bytes; generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`);
+const secretList = z.union([secretValue, z.array(secretValue).min(1)]);
+const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function');
+
+/** The zod schema. Exported for tooling; {@link resolveOptions} is what the proxy uses. */
+export const optionsSchema = z.object({
+  issuer: httpUrl.refine((s) => { const u = new URL(s); return !u.search && !u.hash && !s.endsWith('/') && u.href.replace(/\/$/, '') === s; }, 'must have no query, fragment or trailing slash, and be written canonically (lower-case scheme and host)'),
+  mode: z.literal('remote').default('remote'),
+  provider: httpUrl,
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1).optional(),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token')).min(1).default(['openid']),
+  providerConfig: z.object({
+    id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -').optional(),
+    authEndpoint: httpUrl.optional(),
+    tokenEndpoint: httpUrl.optional(),
+    userInfoEndpoint: httpUrl.optional(),
+    jwksUri: httpUrl.optional(),
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+    revocationEndpoint: httpUrl.optional(),
+    issuer: z.string().min(1).optional(),
+    authorizeParams: z.record(z.string(), z.string()).optional(),
+    tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+    skipDiscovery: z.boolean().default(false),
+  }).strict().default({ skipDiscovery: false }),
+  consent: z.object({
+    enabled: z.boolean().optional(),
+    rememberFor: z.number().int().min(0).default(DEFAULT_CONSENT_REMEMBER),
+    render: fn.optional(),
+  }).strict().default({ rememberFor: DEFAULT_CONSENT_REMEMBER }),
+  refresh: z.object({
+    enabled: z.boolean().default(true),
+    skewSeconds: z.number().int().min(0).max(3600).default(DEFAULT_REFRESH_SKEW),
+  }).strict().default({ enabled: true, skewSeconds: DEFAULT_REFRESH_SKEW }),
+  secret: secretList.optional(),
+  encryptionKey: secretList.optional(),
+  store: z.custom<Store>((v) => !!v && typeof v === 'object' && ['get', 'set', 'add', 'take', 'delete', 'deleteIf', 'renewIf', 'ping'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'), 'must implement the Store interface (get, set, add, take, delete, deleteIf, renewIf, ping)').optional(),
+  resource: httpUrl.refine((s) => !new URL(s).hash, 'must have no fragment').optional(),
+  accessTokenTtl: seconds(24 * 3600).default(DEFAULT_ACCESS_TOKEN_TTL),
+  refreshTokenTtl: seconds().default(DEFAULT_REFRESH_TOKEN_TTL),
+  refreshTokenGracePeriod: z.number().int().min(0).max(300).default(DEFAULT_REFRESH_TOKEN_GRACE_PERIOD),
+  authorizationTtl: seconds(3600).default(DEFAULT_AUTHORIZATION_TTL),
+  codeTtl: seconds(600).default(DEFAULT_CODE_TTL),
+  registration: z.object({
+    enabled: z.boolean().default(true),
+    rateLimit: z.union([z.literal(false), z.object({ windowMs: z.number().int().positive().default(15 * 60_000), limit: z.number().int().positive().default(20) }).strict()]).default({ windowMs: 15 * 60_000, limit: 20 }),
+    unusedTtl: seconds().default(DEFAULT_UNUSED_CLIENT_TTL),
+    ttl: seconds().default(DEFAULT_CLIENT_TTL),
+  }).strict().default({ enabled: true, rateLimit: { windowMs: 15 * 60_000, limit: 20 }, unusedTtl: DEFAULT_UNUSED_CLIENT_TTL, ttl: DEFAULT_CLIENT_TTL }),
+  allowedRedirectUris: z.array(z.union([z.string().min(1), z.instanceof(RegExp)])).optional(),
+  clientMetadataDocuments: z.object({
+    enabled: z.boolean().default(true),
+    allowPrivateAddresses: z.boolean().default(false),
+  }).strict().default({ enabled: true, allowPrivateAddresses: false }),
+  corsOrigins: z.union([z.literal('*'), z.array(z.string().min(1))]).default('*'),
+  logger: z.custom<Logger>((v) => !!v && typeof v === 'object' && ['warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'), 'must be a pino-compatible logger with at least warn() and error()').optional(),
+  clock: fn.optional(),
+  fetch: fn.optional(),
+  randomBytes: fn.optional(),
+}).strict();
+
+/** Options after parsing: defaults applied, frozen. Internal. */
+export type ParsedOptions = z.output<typeof optionsSchema>;
+
+/**
+ * Parses options, or throws a `TypeError` whose message names every bad option
+ * by its path and says what to do.
+ */
+export function parseOptions(input: unknown): ParsedOptions {
+  if (input === null || typeof input !== 'object') {
+    throw new TypeError('createOAuthProxy(options): "options" must be an object');
+  }
+  const result = optionsSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const path = issue.path.length ? issue.path.join('.') : '(root)';
+      const msg = issue.code === 'unrecognized_keys' ? `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+      return `"${path}": ${msg}`;
+    });
+    const err = new TypeError(`createOAuthProxy(options): invalid option ${lines.join('; ')}`);
+    (err as TypeError & { code: string }).code = 'ERR_INVALID_OPTION';
+    throw err;
+  }
+  return result.data;
+}
+
+// Keeps the documented interface and the schema in step at compile time.
+type _Check = OAuthProxyOptions extends z.input<typeof optionsSchema> ? true : never;
+export const _optionsInSync: _Check = true;
