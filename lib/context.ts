@@ -1,0 +1,142 @@
+import type { ParsedOptions } from './options.js';
+import type { Store } from './stores/store.js';
+import { MemoryStore } from './stores/memory.js';
+import { resolveLogger, type ResolvedLogger } from './logger.js';
+import { defaultRandomBytes, deriveKey, randomToken, type RandomBytes } from './crypto.js';
+import { Sealer } from './vault/seal.js';
+import { Vault } from './vault/vault.js';
+import { AccessTokens } from './tokens/access-token.js';
+import { RefreshTokens } from './tokens/refresh-tokens.js';
+import { Codes } from './tokens/codes.js';
+import { EndedSessions } from './session/ended-sessions.js';
+import { Sessions } from './session/sessions.js';
+import { TokenBroker } from './session/token-broker.js';
+import { UpstreamProvider } from './upstream/provider.js';
+import { Clients } from './clients/clients.js';
+
+/** Internal: the public URLs the proxy serves, all derived from `issuer` and `resource`. */
+export interface ProxyUrls {
+  issuer: string;
+  authorize: string;
+  callback: string;
+  consent: string;
+  token: string;
+  register: string;
+  revoke: string;
+  /** The protected resource (token audience). */
+  resource: string;
+  /** Absolute URL of the RFC 9728 document for `resource` (what the 401 points at). */
+  resourceMetadata: string;
+  /** Path of the RFC 8414 document under the app root (path-inserted form). */
+  asMetadataPath: string;
+  /** Path of the RFC 9728 document under the app root (path-inserted form). */
+  resourceMetadataPath: string;
+  /** Cookie path for the browser leg: the issuer's path. */
+  cookiePath: string;
+  secureCookies: boolean;
+}
+
+/** Internal: everything an endpoint needs, built once per proxy. */
+export interface ProxyContext {
+  options: ParsedOptions;
+  urls: ProxyUrls;
+  store: Store;
+  logger: ResolvedLogger;
+  clock: () => number;
+  random: RandomBytes;
+  fetch: typeof fetch;
+  sealer: Sealer;
+  vault: Vault;
+  accessTokens: AccessTokens;
+  refreshTokens: RefreshTokens;
+  codes: Codes;
+  ended: EndedSessions;
+  sessions: Sessions;
+  broker: TokenBroker;
+  upstream: UpstreamProvider;
+  providers: ReadonlyMap<string, UpstreamProvider>;
+  clients: Clients;
+  /** Secrets for the browser-session cookie (derived, never the signing secret itself). */
+  cookieSecrets: string[];
+  consentEnabled: boolean;
+}
+
+function deriveUrls(o: ParsedOptions): ProxyUrls {
+  const issuer = o.issuer;
+  const iu = new URL(issuer);
+  const resource = o.resource ?? new URL('/mcp', iu.origin).href;
+  const ru = new URL(resource);
+  const rpath = ru.pathname === '/' ? '' : ru.pathname;
+  const ipath = iu.pathname === '/' ? '' : iu.pathname;
+  return {
+    issuer,
+    authorize: `${issuer}/authorize`,
+    callback: `${issuer}/callback`,
+    consent: `${issuer}/consent`,
+    token: `${issuer}/token`,
+    register: `${issuer}/register`,
+    revoke: `${issuer}/revoke`,
+    resource,
+    resourceMetadata: `${ru.origin}/.well-known/oauth-protected-resource${rpath}`,
+    asMetadataPath: `/.well-known/oauth-authorization-server${ipath}`,
+    resourceMetadataPath: `/.well-known/oauth-protected-resource${rpath}`,
+    cookiePath: ipath || '/',
+    secureCookies: iu.protocol === 'https:',
+  };
+}
+
+/** Internal: builds the proxy's services from parsed options. */
+export function createContext(o: ParsedOptions): ProxyContext {
+  const logger = resolveLogger(o.logger);
+  const clock = (o.clock as (() => number) | undefined) ?? Date.now;
+  const random = (o.randomBytes as RandomBytes | undefined) ?? defaultRandomBytes;
+  const fetchImpl = (o.fetch as typeof fetch | undefined) ?? globalThis.fetch;
+  const store = o.store ?? new MemoryStore({ logger: o.logger });
+  const secrets = toList(o.secret) ?? ephemeral('secret', random, logger);
+  const encryptionKeys = toList(o.encryptionKey) ?? ephemeral('encryptionKey', random, logger);
+  const urls = deriveUrls(o);
+
+  const sealer = new Sealer(encryptionKeys, random);
+  const vault = new Vault(store, sealer);
+  const upstream = new UpstreamProvider(o, { fetch: fetchImpl, logger, clock });
+  const providers = new Map([[upstream.id, upstream]]);
+  const ended = new EndedSessions(store, clock, o.accessTokenTtl * 1000, logger);
+  const sessions = new Sessions({ store, vault, ended, providers, ttlMs: o.refreshTokenTtl * 1000, logger });
+  const accessTokens = new AccessTokens({ secrets, issuer: urls.issuer, audience: urls.resource, ttlSeconds: o.accessTokenTtl, clock, random });
+  ended.onEnded((sid) => accessTokens.forget((c) => c.sid === sid));
+  const consentEnabled = o.consent.enabled ?? o.registration.enabled;
+  if (o.registration.enabled && o.consent.enabled === false) {
+    logger.warn({}, 'consent is disabled while open dynamic client registration is enabled: any registered client can send users to sign in upstream without their approval (confused deputy). Enable consent, or disable registration.');
+  }
+  return {
+    options: o,
+    urls,
+    store,
+    logger,
+    clock,
+    random,
+    fetch: fetchImpl,
+    sealer,
+    vault,
+    accessTokens,
+    refreshTokens: new RefreshTokens({ store, sealer, sessions, random, clock, ttlSeconds: o.refreshTokenTtl, graceSeconds: o.refreshTokenGracePeriod }),
+    codes: new Codes({ store, sessions, random, ttlSeconds: o.codeTtl }),
+    ended,
+    sessions,
+    broker: new TokenBroker({ store, vault, providers, clock, random, refresh: o.refresh, sessionTtlMs: o.refreshTokenTtl * 1000, logger }),
+    upstream,
+    providers,
+    clients: new Clients({ store, clock, random, options: o, fetch: o.fetch as typeof fetch | undefined }),
+    cookieSecrets: secrets.map((s) => deriveKey(s, 'browser-session-cookie').toString('base64url')),
+    consentEnabled,
+  };
+}
+
+function toList(v: string | string[] | undefined): string[] | undefined {
+  return v === undefined ? undefined : Array.isArray(v) ? v : [v];
+}
+
+function ephemeral(name: string, random: RandomBytes, logger: ResolvedLogger): string[] {
+  logger.warn({ option: name }, `no "${name}" option was given: using a random one, so every session and token dies when this process exits and no other instance can read them. Set "${name}" (≥ 32 bytes) in production.`);
+  return [randomToken(random)];
+}

@@ -1,0 +1,73 @@
+import { Router, type Request, type Response } from 'express';
+import type { ProxyContext } from '../context.js';
+import { OAuthError, InvalidRequestError, InvalidTargetError, UnsupportedResponseTypeError } from '../errors.js';
+import { redirectUriMatches } from '../clients/redirect-uri.js';
+import { randomToken } from '../crypto.js';
+import { browserSession, browserState, type Transaction } from './browser-session.js';
+import { pageErrorHandler, redirectWithError, sendErrorPage, toOAuthError } from './respond.js';
+import { startUpstream, grantScope, resourceMatches } from './upstream-redirect.js';
+import { showConsent } from './consent.js';
+import { singleParams } from './params.js';
+
+const CODE_CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
+const MAX_STATE_LENGTH = 2048;
+
+/**
+ * Internal: `GET /authorize`. Steps, in order: the client, then its exact
+ * redirect URI (errors before this point are rendered, never redirected), then
+ * response type, PKCE S256, resource and scope (errors go back to the validated
+ * redirect URI), then consent or straight to the upstream.
+ */
+export function authorizeEndpoint(ctx: ProxyContext): Router {
+  const router = Router();
+  router.get('/', browserSession(ctx), (req, res) => {
+    authorize(ctx, req, res).catch((err: unknown) => sendErrorPage(res, toOAuthError(err, ctx.logger)));
+  });
+  router.use(pageErrorHandler(ctx.logger));
+  return router;
+}
+
+async function authorize(ctx: ProxyContext, req: Request, res: Response): Promise<void> {
+  const q = singleParams(req.query);
+  // 1. Client and redirect URI: until both are known good, errors are pages.
+  if (!q.client_id) return sendErrorPage(res, new InvalidRequestError('client_id is required'));
+  const client = await ctx.clients.get(q.client_id);
+  if (!client) return sendErrorPage(res, new OAuthError('invalid_client', 'Unknown client_id; the client must register again', 400));
+  let redirectUri = q.redirect_uri;
+  if (redirectUri === undefined) {
+    if (client.redirect_uris.length !== 1) return sendErrorPage(res, new InvalidRequestError('redirect_uri is required'));
+    redirectUri = client.redirect_uris[0]!;
+  } else if (!client.redirect_uris.some((r) => redirectUriMatches(r, redirectUri!))) {
+    return sendErrorPage(res, new InvalidRequestError('redirect_uri does not match any URI registered for this client'));
+  }
+  const state = q.state;
+  const fail = (err: OAuthError) => redirectWithError(res, redirectUri!, err, state !== undefined && state.length <= MAX_STATE_LENGTH ? state : undefined, ctx.urls.issuer);
+
+  // 2. The rest of the request: errors go back to the client.
+  if (q.response_type !== 'code') return fail(new UnsupportedResponseTypeError('response_type must be "code"'));
+  if (state !== undefined && state.length > MAX_STATE_LENGTH) return fail(new InvalidRequestError('state is too long'));
+  if (!q.code_challenge) return fail(new InvalidRequestError('code_challenge is required (PKCE with S256)'));
+  if (q.code_challenge_method !== 'S256') return fail(new InvalidRequestError('code_challenge_method must be S256'));
+  if (!CODE_CHALLENGE.test(q.code_challenge)) return fail(new InvalidRequestError('code_challenge is malformed'));
+  if (q.resource !== undefined && !resourceMatches(q.resource, ctx.urls.resource)) {
+    return fail(new InvalidTargetError(`resource must be ${ctx.urls.resource}`));
+  }
+  const txn: Transaction = {
+    id: randomToken(ctx.random, '', 16),
+    clientId: client.client_id,
+    clientName: client.client_name ?? client.client_id,
+    redirectUri,
+    state,
+    codeChallenge: q.code_challenge,
+    scope: grantScope(q.scope, ctx.options.scopes),
+    createdAt: ctx.clock(),
+  };
+
+  // 3. Consent (unless remembered for this client, redirect URI and scope), then upstream.
+  if (ctx.consentEnabled) {
+    const approval = browserState(req).approvals[client.client_id];
+    const remembered = approval && approval.until > ctx.clock() && approval.redirectUri === redirectUri && approval.scope === txn.scope;
+    if (!remembered) return showConsent(ctx, req, res, txn, client);
+  }
+  await startUpstream(ctx, req, res, txn);
+}

@@ -1,0 +1,84 @@
+import session from 'express-session';
+import type { Request, RequestHandler } from 'express';
+import type { ProxyContext } from '../context.js';
+import { toSessionStore } from '../stores/session-store.js';
+
+/** A validated authorization request, waiting for consent or for the upstream. */
+export interface Transaction {
+  id: string;
+  clientId: string;
+  clientName: string;
+  redirectUri: string;
+  /** The client's own `state`, returned unchanged. */
+  state: string | undefined;
+  codeChallenge: string;
+  scope: string;
+  createdAt: number;
+}
+
+/** What the proxy keeps in the browser's session (express-session). */
+export interface BrowserState {
+  /** Hashes of upstream `state` values this browser started (binds the callback to this browser). */
+  pending: string[];
+  /** Transactions shown on a consent page, with their CSRF tokens. */
+  consent: Record<string, { txn: Transaction; csrf: string; expires: number }>;
+  /** Remembered approvals per client. */
+  approvals: Record<string, { redirectUri: string; scope: string; until: number }>;
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    mop?: BrowserState;
+  }
+}
+
+/** Cookie name of the browser leg. */
+export const BROWSER_COOKIE = 'mcp_oauth_proxy';
+const MAX_PENDING = 10;
+
+/**
+ * Internal: express-session for the browser leg (pending authorization,
+ * consent, CSRF). The cookie is HttpOnly, SameSite=Lax, Secure when the issuer
+ * is https, scoped to the issuer's path, and signed with a key derived from
+ * `secret`. Sessions live in the proxy's store (connect-redis over the same
+ * client for RedisStore), so any instance can finish a flow another started.
+ */
+export function browserSession(ctx: ProxyContext): RequestHandler {
+  const o = ctx.options;
+  const maxAgeMs = Math.max(o.consent.rememberFor, o.authorizationTtl) * 1000;
+  return session({
+    name: BROWSER_COOKIE,
+    secret: ctx.cookieSecrets,
+    store: ctx.store.sessionStore?.() ?? toSessionStore(ctx.store),
+    resave: false,
+    saveUninitialized: false,
+    rolling: false,
+    unset: 'destroy',
+    cookie: { path: ctx.urls.cookiePath, httpOnly: true, sameSite: 'lax', secure: ctx.urls.secureCookies, maxAge: maxAgeMs },
+  });
+}
+
+/** The browser state of this request (created on first write). */
+export function browserState(req: Request): BrowserState {
+  req.session.mop ??= { pending: [], consent: {}, approvals: {} };
+  return req.session.mop;
+}
+
+/** Binds an upstream state hash to this browser. */
+export function bindPending(req: Request, stateHash: string): void {
+  const s = browserState(req);
+  s.pending = [...s.pending.slice(-(MAX_PENDING - 1)), stateHash];
+}
+
+/** Removes a state hash from this browser; `true` when it was there. */
+export function unbindPending(req: Request, stateHash: string): boolean {
+  const s = req.session.mop;
+  if (!s || !s.pending.includes(stateHash)) return false;
+  s.pending = s.pending.filter((h) => h !== stateHash);
+  return true;
+}
+
+/** Saves the session explicitly before a redirect, so the next request (maybe on another instance) sees it. */
+export function saveSession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+}

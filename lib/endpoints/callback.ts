@@ -1,0 +1,82 @@
+import { Router, type Request, type Response } from 'express';
+import type { ProxyContext } from '../context.js';
+import { AccessDeniedError, InvalidRequestError, OAuthError, TemporarilyUnavailableError } from '../errors.js';
+import { randomToken, sha256 } from '../crypto.js';
+import { keys } from '../stores/keys.js';
+import { UpstreamRefused, UpstreamTransient } from '../upstream/provider.js';
+import { describeError } from '../logger.js';
+import { browserSession, saveSession, unbindPending } from './browser-session.js';
+import { pageErrorHandler, redirectWithError, sendErrorPage, toOAuthError } from './respond.js';
+import type { PendingAuthorization } from './upstream-redirect.js';
+
+/** How long an issued-but-unredeemed session's records are kept (the code's lifetime, with margin). */
+const UNREDEEMED_FACTOR = 5;
+
+/**
+ * Internal: `GET /callback`, the upstream's redirect URI. Steps: the `state`
+ * is consumed once (atomic take) and must have been started in this browser;
+ * an upstream `error=` goes back to the client as that error; the code is
+ * exchanged (iss, state, nonce and PKCE checked by openid-client; the id_token
+ * signature by jose); without an upstream `sub` nothing is issued. Then the
+ * upstream tokens are sealed into the vault under a new session id and the
+ * client gets a one-time code with `state` and `iss`.
+ */
+export function callbackEndpoint(ctx: ProxyContext): Router {
+  const router = Router();
+  router.get('/', browserSession(ctx), (req, res) => {
+    callback(ctx, req, res).catch((err: unknown) => sendErrorPage(res, toOAuthError(err, ctx.logger)));
+  });
+  router.use(pageErrorHandler(ctx.logger));
+  return router;
+}
+
+async function callback(ctx: ProxyContext, req: Request, res: Response): Promise<void> {
+  const state = typeof req.query.state === 'string' ? req.query.state : undefined;
+  if (!state) return sendErrorPage(res, new InvalidRequestError('The upstream response has no state'));
+  const stateHash = sha256(state);
+  const raw = await ctx.store.take(keys.pending(stateHash));
+  if (raw === undefined) return sendErrorPage(res, new InvalidRequestError('This sign-in is unknown, expired or already completed. Start again from your application.'));
+  if (!unbindPending(req, stateHash)) {
+    ctx.logger.warn({}, 'callback refused: the sign-in was started in another browser');
+    return sendErrorPage(res, new OAuthError('access_denied', 'This sign-in was started in another browser. For your safety it cannot be completed here; start again from your application.', 403));
+  }
+  await saveSession(req);
+  const { txn, nonce, codeVerifier } = JSON.parse(raw) as PendingAuthorization;
+  const back = (err: OAuthError) => redirectWithError(res, txn.redirectUri, err, txn.state, ctx.urls.issuer);
+
+  if (typeof req.query.error === 'string') {
+    ctx.logger.info({ client_id: txn.clientId, upstream_error: req.query.error.slice(0, 64) }, 'upstream returned an error');
+    const err = req.query.error === 'access_denied' ? new AccessDeniedError('The upstream identity provider denied the sign-in') : new OAuthError(req.query.error === 'temporarily_unavailable' ? 'temporarily_unavailable' : 'server_error', 'The upstream identity provider returned an error', 400);
+    return back(err);
+  }
+
+  let signIn;
+  try {
+    const currentUrl = new URL(ctx.urls.callback);
+    currentUrl.search = new URL(req.originalUrl, 'http://x').search;
+    signIn = await ctx.upstream.exchange(currentUrl, { state, nonce, codeVerifier });
+  } catch (err) {
+    if (err instanceof UpstreamTransient) {
+      ctx.logger.warn({ err: describeError(err), cause: describeError(err.cause) }, 'upstream unavailable during callback');
+      return back(new TemporarilyUnavailableError('The upstream identity provider is unavailable; try signing in again'));
+    }
+    if (err instanceof UpstreamRefused) {
+      ctx.logger.warn({ err: describeError(err) }, 'upstream sign-in refused');
+      return back(new AccessDeniedError('The upstream sign-in could not be verified'));
+    }
+    throw err;
+  }
+
+  const sid = randomToken(ctx.random, 'sid_', 18);
+  const holdMs = ctx.options.codeTtl * 1000 * UNREDEEMED_FACTOR;
+  const pid = ctx.upstream.id;
+  await ctx.vault.put(sid, pid, signIn.tokens, holdMs);
+  await ctx.sessions.save({ sid, sub: signIn.claims.sub, clientId: txn.clientId, scope: txn.scope, claims: signIn.claims, providers: [pid], createdAt: ctx.clock() }, holdMs);
+  const code = await ctx.codes.issue({ sid, clientId: txn.clientId, redirectUri: txn.redirectUri, codeChallenge: txn.codeChallenge, scope: txn.scope });
+  ctx.logger.info({ client_id: txn.clientId, sid }, 'sign-in completed');
+  const url = new URL(txn.redirectUri);
+  url.searchParams.set('code', code);
+  if (txn.state !== undefined) url.searchParams.set('state', txn.state);
+  url.searchParams.set('iss', ctx.urls.issuer);
+  res.set('Cache-Control', 'no-store').redirect(302, url.href);
+}

@@ -1,0 +1,76 @@
+import express, { Router, type Request, type Response } from 'express';
+import type { ProxyContext } from '../context.js';
+import type { RegisteredClient } from '../clients/types.js';
+import { AccessDeniedError, OAuthError } from '../errors.js';
+import { randomToken, safeEqual } from '../crypto.js';
+import { renderConsentPage, type ConsentPageRenderer } from '../consent/render.js';
+import { browserSession, browserState, saveSession, type Transaction } from './browser-session.js';
+import { pageErrorHandler, redirectWithError, sendErrorPage, sendPage, toOAuthError } from './respond.js';
+import { startUpstream } from './upstream-redirect.js';
+
+const MAX_OPEN_CONSENTS = 10;
+
+/** Internal: renders the consent page for a validated transaction and remembers it (with a CSRF token) in this browser. */
+export async function showConsent(ctx: ProxyContext, req: Request, res: Response, txn: Transaction, client: RegisteredClient): Promise<void> {
+  const state = browserState(req);
+  const now = ctx.clock();
+  const open = Object.entries(state.consent).filter(([, c]) => c.expires > now).slice(-(MAX_OPEN_CONSENTS - 1));
+  const csrf = randomToken(ctx.random);
+  state.consent = Object.fromEntries([...open, [txn.id, { txn, csrf, expires: now + ctx.options.authorizationTtl * 1000 }]]);
+  await saveSession(req);
+  const render = (ctx.options.consent.render as ConsentPageRenderer | undefined) ?? renderConsentPage;
+  const redirect = new URL(txn.redirectUri);
+  sendPage(res, 200, render({
+    clientName: client.client_name ?? client.client_id,
+    clientId: client.client_id,
+    ...(client.client_uri ? { clientUri: client.client_uri } : {}),
+    redirectUri: txn.redirectUri,
+    redirectHost: redirect.host || redirect.protocol,
+    ...(client.verified_domain ? { verifiedDomain: client.verified_domain } : {}),
+    scopes: txn.scope.split(' '),
+    providerName: ctx.upstream.displayName,
+    action: ctx.urls.consent,
+    csrfToken: csrf,
+    transactionId: txn.id,
+  }));
+}
+
+/**
+ * Internal: `POST /consent`. The CSRF token must match the one stored in this
+ * browser's session for this transaction (else 403, nothing happens). Deny
+ * returns `access_denied` to the validated redirect URI without contacting the
+ * upstream; approve is remembered (if configured) and continues upstream. 303.
+ */
+export function consentEndpoint(ctx: ProxyContext): Router {
+  const router = Router();
+  router.post('/', express.urlencoded({ extended: false, limit: '4kb' }), browserSession(ctx), (req, res) => {
+    decide(ctx, req, res).catch((err: unknown) => sendErrorPage(res, toOAuthError(err, ctx.logger)));
+  });
+  router.use(pageErrorHandler(ctx.logger));
+  return router;
+}
+
+async function decide(ctx: ProxyContext, req: Request, res: Response): Promise<void> {
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  const txnId = typeof body.txn === 'string' ? body.txn : '';
+  const csrf = typeof body.csrf === 'string' ? body.csrf : '';
+  const entry = req.session.mop?.consent[txnId];
+  if (!entry || !csrf || !safeEqual(csrf, entry.csrf)) {
+    return sendErrorPage(res, new OAuthError('access_denied', 'The consent form is invalid or was not issued to this browser (CSRF check failed). Start the sign-in again from your application.', 403));
+  }
+  const state = browserState(req);
+  delete state.consent[txnId];
+  const { txn } = entry;
+  if (entry.expires <= ctx.clock()) {
+    await saveSession(req);
+    return sendErrorPage(res, new OAuthError('invalid_request', 'The consent page expired. Start the sign-in again from your application.', 400));
+  }
+  if (body.decision !== 'approve') {
+    await saveSession(req);
+    ctx.logger.info({ client_id: txn.clientId }, 'consent denied');
+    return redirectWithError(res, txn.redirectUri, new AccessDeniedError('The user denied the request'), txn.state, ctx.urls.issuer);
+  }
+  const rememberFor = ctx.options.consent.rememberFor;
+  if (rememberFor > 0) state.approvals[txn.clientId] = { redirectUri: txn.redirectUri, scope: txn.scope, until: ctx.clock() + rememberFor * 1000 };
+  await startUpstream(ctx, req, res, txn);
+}

@@ -1,0 +1,43 @@
+import type { RequestHandler } from 'express';
+import type { ProxyContext } from '../context.js';
+
+/** Internal: RFC 8414 authorization server metadata. No `null` fields; no OIDC document is served (we are not an OP). */
+export function authorizationServerMetadata(ctx: ProxyContext): Record<string, unknown> {
+  const { urls, options: o } = ctx;
+  const authMethods = ['none', 'client_secret_post', 'client_secret_basic'];
+  const doc: Record<string, unknown> = {
+    issuer: urls.issuer,
+    authorization_endpoint: urls.authorize,
+    token_endpoint: urls.token,
+    revocation_endpoint: urls.revoke,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: ['authorization_code', 'refresh_token'],
+    token_endpoint_auth_methods_supported: authMethods,
+    revocation_endpoint_auth_methods_supported: authMethods,
+    code_challenge_methods_supported: ['S256'],
+    scopes_supported: o.scopes,
+    authorization_response_iss_parameter_supported: true,
+  };
+  if (o.registration.enabled) doc.registration_endpoint = urls.register;
+  if (ctx.clients.metadataDocumentsEnabled) doc.client_id_metadata_document_supported = true;
+  return doc;
+}
+
+/** Internal: RFC 9728 protected resource metadata. */
+export function protectedResourceMetadata(ctx: ProxyContext): Record<string, unknown> {
+  return {
+    resource: ctx.urls.resource,
+    authorization_servers: [ctx.urls.issuer],
+    bearer_methods_supported: ['header'],
+    scopes_supported: ctx.options.scopes,
+  };
+}
+
+/** Internal: serves a JSON document computed once. */
+export function serveJson(doc: Record<string, unknown>): RequestHandler {
+  const body = JSON.stringify(doc);
+  return (_req, res) => {
+    res.set({ 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=300' }).send(body);
+  };
+}

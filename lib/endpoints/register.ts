@@ -1,0 +1,49 @@
+import express, { Router, type RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import type { ProxyContext } from '../context.js';
+import { parseClientMetadata } from '../clients/metadata.js';
+import { TooManyRequestsError } from '../errors.js';
+import { sendJsonError } from './respond.js';
+import type { RegisteredClient } from '../clients/types.js';
+
+/** Largest registration request body accepted. */
+export const REGISTRATION_BODY_LIMIT = '16kb';
+
+/** Internal: `POST /register` — RFC 7591 dynamic client registration. */
+export function registerEndpoint(ctx: ProxyContext): Router {
+  const router = Router();
+  const limits: RequestHandler[] = [];
+  const rl = ctx.options.registration.rateLimit;
+  if (rl) {
+    limits.push(rateLimit({
+      windowMs: rl.windowMs,
+      limit: rl.limit,
+      standardHeaders: 'draft-7',
+      legacyHeaders: false,
+      handler: (_req, res) => sendJsonError(res, new TooManyRequestsError('Too many client registrations from this address; retry later', Math.ceil(rl.windowMs / 1000))),
+    }));
+  }
+  router.post('/', ...limits, express.json({ limit: REGISTRATION_BODY_LIMIT }), async (req, res, next) => {
+    try {
+      const metadata = parseClientMetadata(req.body ?? {}, ctx.options.allowedRedirectUris ? { allowedRedirectUris: ctx.options.allowedRedirectUris } : {});
+      const { client, clientSecret } = await ctx.clients.register(metadata);
+      ctx.logger.info({ client_id: client.client_id, client_name: client.client_name }, 'client registered');
+      res.status(201).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(registrationResponse(client, clientSecret));
+    } catch (err) {
+      next(err);
+    }
+  });
+  return router;
+}
+
+function registrationResponse(client: RegisteredClient, clientSecret: string | undefined): Record<string, unknown> {
+  const { client_secret_hash: _hash, kind: _kind, verified_domain: _vd, ...publicFields } = client;
+  const out: Record<string, unknown> = { ...publicFields };
+  delete out.last_used_at;
+  if (clientSecret) {
+    out.client_secret = clientSecret;
+    out.client_secret_expires_at = 0;
+  }
+  for (const [k, v] of Object.entries(out)) if (v === undefined || v === null) delete out[k];
+  return out;
+}

@@ -1,0 +1,106 @@
+import express, { Router } from 'express';
+import type { ProxyContext } from '../context.js';
+import type { RegisteredClient } from '../clients/types.js';
+import { presentedCredentials } from '../clients/clients.js';
+import {
+  InvalidGrantError, InvalidRequestError, InvalidScopeError, InvalidTargetError, UnauthorizedClientError, UnsupportedGrantTypeError,
+} from '../errors.js';
+import { pkceChallenge, safeEqual } from '../crypto.js';
+import { MAX_EMBEDDED_CLAIMS_BYTES } from '../tokens/access-token.js';
+import type { SessionRecord } from '../session/sessions.js';
+import { resourceMatches } from './upstream-redirect.js';
+import { singleParams } from './params.js';
+
+const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+
+/** The RFC 6749 §5.1 token response. */
+interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  scope: string;
+}
+
+/**
+ * Internal: `POST /token`. Client authentication (`none`,
+ * `client_secret_post`, `client_secret_basic` with URL-decoded credentials),
+ * then the `authorization_code` grant (PKCE S256, then an atomic one-time
+ * consume; a replay revokes what the code issued) or the `refresh_token` grant
+ * (rotation with a grace window and reuse detection).
+ */
+export function tokenEndpoint(ctx: ProxyContext): Router {
+  const router = Router();
+  router.post('/', express.urlencoded({ extended: false, limit: '8kb' }), async (req, res, next) => {
+    try {
+      const body = singleParams(req.body);
+      const client = await ctx.clients.authenticate(presentedCredentials(req.headers.authorization, body));
+      if (body.resource !== undefined && !resourceMatches(body.resource, ctx.urls.resource)) {
+        throw new InvalidTargetError(`resource must be ${ctx.urls.resource}`);
+      }
+      let out: TokenResponse;
+      if (body.grant_type === 'authorization_code') out = await authorizationCode(ctx, client, body);
+      else if (body.grant_type === 'refresh_token') out = await refreshToken(ctx, client, body);
+      else if (!body.grant_type) throw new InvalidRequestError('grant_type is required');
+      else throw new UnsupportedGrantTypeError('grant_type must be authorization_code or refresh_token');
+      res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(out);
+    } catch (err) {
+      next(err);
+    }
+  });
+  return router;
+}
+
+async function authorizationCode(ctx: ProxyContext, client: RegisteredClient, body: Record<string, string | undefined>): Promise<TokenResponse> {
+  if (!client.grant_types.includes('authorization_code')) throw new UnauthorizedClientError('This client may not use the authorization_code grant');
+  const { code, code_verifier: verifier, redirect_uri: redirectUri } = body;
+  if (!code) throw new InvalidRequestError('code is required');
+  if (!verifier) throw new InvalidRequestError('code_verifier is required (PKCE)');
+  if (!CODE_VERIFIER.test(verifier)) throw new InvalidGrantError('code_verifier is malformed');
+  const record = await ctx.codes.peek(code);
+  if (record) {
+    if (record.clientId !== client.client_id) throw new InvalidGrantError('The authorization code was not issued to this client');
+    if (redirectUri !== undefined && redirectUri !== record.redirectUri) throw new InvalidGrantError('redirect_uri does not match the authorization request');
+    if (!safeEqual(pkceChallenge(verifier), record.codeChallenge)) throw new InvalidGrantError('PKCE verification failed: code_verifier does not match code_challenge');
+  }
+  const consumed = await ctx.codes.consume(code); // atomic; throws invalid_grant on replay (and revokes)
+  const session = await ctx.sessions.get(consumed.sid);
+  if (!session) throw new InvalidGrantError('The sign-in behind this code has expired; sign in again');
+  const ttlMs = ctx.options.refreshTokenTtl * 1000;
+  await ctx.sessions.save(session, ttlMs);
+  for (const pid of session.providers) {
+    const tokens = await ctx.vault.get(session.sid, pid);
+    if (tokens) await ctx.vault.put(session.sid, pid, tokens, ctx.broker.vaultTtlMs(tokens));
+  }
+  await ctx.clients.markUsed(client);
+  return issue(ctx, session, client.client_id, consumed.scope, await ctx.refreshTokens.issue({ sid: session.sid, clientId: client.client_id, scope: consumed.scope }));
+}
+
+async function refreshToken(ctx: ProxyContext, client: RegisteredClient, body: Record<string, string | undefined>): Promise<TokenResponse> {
+  if (!client.grant_types.includes('authorization_code') && !client.grant_types.includes('refresh_token')) {
+    throw new UnauthorizedClientError('This client may not use the refresh_token grant');
+  }
+  if (!body.refresh_token) throw new InvalidRequestError('refresh_token is required');
+  const { token, record } = await ctx.refreshTokens.rotate(body.refresh_token, client.client_id);
+  let scope = record.scope;
+  if (body.scope !== undefined) {
+    const have = new Set(record.scope.split(' '));
+    const asked = body.scope.split(' ').filter(Boolean);
+    if (!asked.length || asked.some((s) => !have.has(s))) throw new InvalidScopeError('scope must be a subset of the originally granted scope');
+    scope = asked.join(' ');
+  }
+  const session = await ctx.sessions.get(record.sid);
+  if (!session) throw new InvalidGrantError('The session has ended; sign in again');
+  await ctx.clients.markUsed(client);
+  return issue(ctx, session, client.client_id, scope, token);
+}
+
+async function issue(ctx: ProxyContext, session: SessionRecord, clientId: string, scope: string, refresh: string): Promise<TokenResponse> {
+  const claimsJson = JSON.stringify(session.claims);
+  if (Buffer.byteLength(claimsJson) > MAX_EMBEDDED_CLAIMS_BYTES) {
+    ctx.logger.warn({ sid: session.sid, bytes: Buffer.byteLength(claimsJson) }, `upstream claims exceed ${MAX_EMBEDDED_CLAIMS_BYTES} bytes; only "sub" is forwarded in the access token`);
+  }
+  const upstreamClaims = Buffer.byteLength(claimsJson) > MAX_EMBEDDED_CLAIMS_BYTES ? { sub: session.sub } : session.claims;
+  const at = await ctx.accessTokens.mint({ sub: session.sub, sid: session.sid, clientId, scope, upstreamClaims });
+  return { access_token: at.token, token_type: 'Bearer', expires_in: at.expiresIn, refresh_token: refresh, scope };
+}

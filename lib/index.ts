@@ -1,0 +1,33 @@
+/**
+ * mcp-oauth-proxy: a local OAuth 2.1 authorization server for MCP servers that
+ * signs people in at your existing identity provider.
+ *
+ * @packageDocumentation
+ */
+export { createOAuthProxy, requireSession } from './router.js';
+export type { OAuthProxy, ReadyState, StandaloneRequireSessionOptions } from './router.js';
+export type { AuthInfo, SessionAuthExtra, UpstreamTokens, RequireSessionOptions } from './session/require-session.js';
+export type {
+  OAuthProxyOptions, ProviderConfig, ConsentConfig, RefreshConfig, RegistrationConfig, ClientMetadataDocumentConfig,
+} from './options.js';
+export {
+  DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_REFRESH_TOKEN_TTL, DEFAULT_REFRESH_TOKEN_GRACE_PERIOD, DEFAULT_AUTHORIZATION_TTL,
+  DEFAULT_CODE_TTL, DEFAULT_UNUSED_CLIENT_TTL, DEFAULT_CLIENT_TTL, DEFAULT_CONSENT_REMEMBER, DEFAULT_REFRESH_SKEW, MIN_SECRET_BYTES,
+} from './options.js';
+export type { Logger } from './logger.js';
+export type { Store } from './stores/store.js';
+export { StoreUnavailableError } from './stores/store.js';
+export { MemoryStore } from './stores/memory.js';
+export type { MemoryStoreOptions } from './stores/memory.js';
+export { RedisStore } from './stores/redis.js';
+export type { RedisStoreOptions } from './stores/redis.js';
+export { fromExpressSessionStore } from './stores/express-session-adapter.js';
+export { toSessionStore } from './stores/session-store.js';
+export { escapeHtml, renderConsentPage, renderErrorPage } from './consent/render.js';
+export type { ConsentPageModel, ConsentPageRenderer } from './consent/render.js';
+export {
+  OAuthError, InvalidRequestError, InvalidClientError, InvalidGrantError, UnauthorizedClientError, UnsupportedGrantTypeError,
+  UnsupportedResponseTypeError, InvalidScopeError, InvalidTargetError, AccessDeniedError, InvalidRedirectUriError,
+  InvalidClientMetadataError, InvalidTokenError, InsufficientScopeError, TooManyRequestsError, TemporarilyUnavailableError,
+  ServerError, ReauthenticationRequiredError, UpstreamUnavailableError,
+} from './errors.js';

@@ -1,0 +1,135 @@
+import type { RequestHandler } from 'express';
+import type { ProxyContext } from '../context.js';
+import { InsufficientScopeError, InvalidTokenError, ReauthenticationRequiredError, TemporarilyUnavailableError } from '../errors.js';
+import { sendBearerError, sendJsonError, toOAuthError } from '../endpoints/respond.js';
+import type { TokenBroker } from './token-broker.js';
+
+/**
+ * What `requireSession()` puts on `req.auth`: the MCP TypeScript SDK's
+ * `AuthInfo` shape, so `StreamableHTTPServerTransport` hands it to tools as
+ * `extra.authInfo`.
+ *
+ * @example
+ * ```ts
+ * server.tool('whoami', async (_args, extra) => {
+ *   const { sub, claims } = extra.authInfo!.extra as SessionAuthExtra;
+ *   return { content: [{ type: 'text', text: `${sub} (${claims.department})` }] };
+ * });
+ * ```
+ */
+export interface AuthInfo {
+  /** The proxy's access token (never an upstream token). */
+  token: string;
+  clientId: string;
+  scopes: string[];
+  /** Seconds since epoch. */
+  expiresAt?: number;
+  /** The protected resource the token is bound to (its audience). */
+  resource?: URL;
+  extra?: Record<string, unknown>;
+}
+
+/** The typed contents of `req.auth.extra`. */
+export interface SessionAuthExtra {
+  /** The upstream subject. */
+  sub: string;
+  /** The stable session id (survives refresh of the proxy's own tokens). */
+  sid: string;
+  /** The upstream identity's claims (verified id_token, else userinfo), custom claims untouched. */
+  claims: Record<string, unknown>;
+  /** Same object as `req.upstreamTokens`. */
+  upstreamTokens: UpstreamTokens;
+}
+
+/**
+ * Access to the session's upstream tokens, for tools. Tokens are read from the
+ * encrypted vault only when asked for, and refreshed on demand.
+ *
+ * @example
+ * ```ts
+ * const token = await req.upstreamTokens!.getToken('upstream');
+ * await fetch('https://api.example.com/me', { headers: { authorization: `Bearer ${token}` } });
+ * ```
+ */
+export interface UpstreamTokens {
+  /** Resolves to a valid upstream access token, or throws {@link ReauthenticationRequiredError} (sign in again) or `UpstreamUnavailableError` (retryable). Default provider: the proxy's. */
+  getToken(providerId?: string): Promise<string>;
+  /** Resolves to a valid upstream access token or `null` when none is usable; still throws `UpstreamUnavailableError` on outages, which are not sign-outs. */
+  tryGetToken(providerId?: string): Promise<string | null>;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set by `requireSession()`. */
+    auth?: AuthInfo;
+    /** Set by `requireSession()`: the session's upstream tokens. */
+    upstreamTokens?: UpstreamTokens;
+  }
+}
+
+class SessionUpstreamTokens implements UpstreamTokens {
+  readonly #broker: TokenBroker;
+  readonly #sid: string;
+  readonly #defaultProvider: string;
+  readonly #authorizeUrl: string;
+
+  constructor(broker: TokenBroker, sid: string, defaultProvider: string, authorizeUrl: string) {
+    this.#broker = broker;
+    this.#sid = sid;
+    this.#defaultProvider = defaultProvider;
+    this.#authorizeUrl = authorizeUrl;
+  }
+
+  async getToken(providerId: string = this.#defaultProvider): Promise<string> {
+    const r = await this.#broker.get(this.#sid, providerId);
+    if (r.ok) return r.token;
+    throw new ReauthenticationRequiredError(providerId, this.#authorizeUrl, r.reason);
+  }
+
+  async tryGetToken(providerId: string = this.#defaultProvider): Promise<string | null> {
+    const r = await this.#broker.get(this.#sid, providerId);
+    return r.ok ? r.token : null;
+  }
+}
+
+/** Options of `requireSession()`. */
+export interface RequireSessionOptions {
+  /** Scopes every request must carry; a token without them gets 403 `insufficient_scope`. */
+  scopes?: string[];
+}
+
+/**
+ * Internal: builds the middleware for one proxy. Per request it verifies the
+ * HS256 token (cached after the first jose verification), checks the per-process
+ * ended-session set and the store's health flag — no network or store round
+ * trip — and attaches `req.auth` and a lazy `req.upstreamTokens`.
+ */
+export function sessionMiddleware(ctx: ProxyContext, opts: RequireSessionOptions = {}): RequestHandler {
+  const required = opts.scopes ?? [];
+  if (!Array.isArray(required) || required.some((s) => typeof s !== 'string')) throw new TypeError('requireSession(opts): "opts.scopes" must be an array of strings');
+  const { urls, accessTokens, ended, broker, store, logger } = ctx;
+  const resourceUrl = new URL(urls.resource);
+  const defaultProvider = ctx.upstream.id;
+  void ended.start();
+  return (req, res, next) => {
+    const header = req.headers.authorization;
+    if (!header || !/^bearer /i.test(header)) return sendBearerError(res, undefined, urls.resourceMetadata);
+    if (!store.available) return sendJsonError(res, new TemporarilyUnavailableError('The session store is unavailable; your token is still valid, retry shortly'));
+    const token = header.slice(7).trim();
+    accessTokens.verify(token).then((claims) => {
+      if (ended.has(claims.sid)) return sendBearerError(res, new InvalidTokenError('The session has ended; sign in again'), urls.resourceMetadata);
+      const scopes = claims.scope ? claims.scope.split(' ') : [];
+      if (required.some((s) => !scopes.includes(s))) {
+        return sendBearerError(res, new InsufficientScopeError(`This resource requires scope "${required.join(' ')}"`), urls.resourceMetadata, required.join(' '));
+      }
+      const upstreamTokens = new SessionUpstreamTokens(broker, claims.sid, defaultProvider, urls.authorize);
+      const extra: SessionAuthExtra = { sub: claims.sub, sid: claims.sid, claims: claims.upc ?? { sub: claims.sub }, upstreamTokens };
+      req.auth = { token, clientId: claims.client_id, scopes, expiresAt: claims.exp, resource: resourceUrl, extra: extra as unknown as Record<string, unknown> };
+      req.upstreamTokens = upstreamTokens;
+      next();
+    }, (err: unknown) => {
+      if (err instanceof InvalidTokenError) return sendBearerError(res, err, urls.resourceMetadata);
+      sendJsonError(res, toOAuthError(err, logger));
+    });
+  };
+}

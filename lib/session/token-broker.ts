@@ -1,0 +1,144 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Store } from '../stores/store.js';
+import { StoreUnavailableError } from '../stores/store.js';
+import { keys } from '../stores/keys.js';
+import type { Vault, UpstreamTokenSet } from '../vault/vault.js';
+import { UpstreamGrantInvalid, type UpstreamProvider } from '../upstream/provider.js';
+import { UpstreamUnavailableError } from '../errors.js';
+import { randomToken, type RandomBytes } from '../crypto.js';
+import type { ResolvedLogger } from '../logger.js';
+import { describeError } from '../logger.js';
+
+/** Lease of the cross-instance refresh lock; renewed every third of it while the refresh runs. */
+export const REFRESH_LOCK_TTL_MS = 10_000;
+/** How long a request waits for another instance's refresh before giving up (retryable). */
+export const REFRESH_WAIT_MS = 20_000;
+
+interface BrokerDeps {
+  store: Store;
+  vault: Vault;
+  providers: ReadonlyMap<string, UpstreamProvider>;
+  clock: () => number;
+  random: RandomBytes;
+  refresh: { enabled: boolean; skewSeconds: number };
+  sessionTtlMs: number;
+  logger: ResolvedLogger;
+}
+
+/** Internal: outcome of asking for an upstream token. */
+export type TokenResult = { ok: true; token: string } | { ok: false; reason: string };
+
+/**
+ * Internal: hands out upstream access tokens, refreshing them on demand.
+ *
+ * A session refreshes once per expiry however many requests ask at once:
+ * requests in this process share one promise (single flight), and processes
+ * share a store lock (`add` = SET NX PX with a random owner, released by
+ * compare-and-delete, renewed while the upstream call runs so a slow IdP cannot
+ * let a second instance in). Whoever gets the lock re-reads the vault first;
+ * whoever waits polls the vault until the fresh token appears. The rotated
+ * upstream refresh token is saved before the lock is released.
+ */
+export class TokenBroker {
+  readonly #inflight = new Map<string, Promise<TokenResult>>();
+  readonly #d: BrokerDeps;
+
+  constructor(d: BrokerDeps) {
+    this.#d = d;
+  }
+
+  /** Vault TTL for a token set: as long as its refresh token lives, else as long as its access token does. */
+  vaultTtlMs(set: UpstreamTokenSet): number {
+    const now = this.#d.clock();
+    const until = set.refresh_token ? set.refresh_expires_at : set.expires_at;
+    if (until === undefined) return this.#d.sessionTtlMs;
+    return Math.max(1000, Math.min(this.#d.sessionTtlMs, until * 1000 - now));
+  }
+
+  async get(sid: string, providerId: string): Promise<TokenResult> {
+    if (!this.#d.providers.has(providerId)) {
+      throw new TypeError(`upstreamTokens: unknown provider id "${providerId}"; configured: ${[...this.#d.providers.keys()].map((p) => `"${p}"`).join(', ')}`);
+    }
+    const set = await this.#read(sid, providerId);
+    if (!set) return { ok: false, reason: 'no upstream tokens are stored for this session' };
+    if (this.#fresh(set)) return { ok: true, token: set.access_token };
+    if (!this.#d.refresh.enabled || !set.refresh_token) {
+      return this.#expired(set) ? { ok: false, reason: set.refresh_token ? 'the upstream token expired and refresh is disabled' : 'the upstream token expired and the upstream issued no refresh token' } : { ok: true, token: set.access_token };
+    }
+    const key = `${sid}\u0000${providerId}`;
+    let p = this.#inflight.get(key);
+    if (!p) {
+      p = this.#refreshLocked(sid, providerId).finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, p);
+    }
+    return p;
+  }
+
+  #fresh(set: UpstreamTokenSet): boolean {
+    return set.expires_at === undefined || set.expires_at * 1000 - this.#d.clock() > this.#d.refresh.skewSeconds * 1000;
+  }
+
+  #expired(set: UpstreamTokenSet): boolean {
+    return set.expires_at !== undefined && set.expires_at * 1000 <= this.#d.clock();
+  }
+
+  async #read(sid: string, providerId: string): Promise<UpstreamTokenSet | undefined> {
+    try {
+      return await this.#d.vault.get(sid, providerId);
+    } catch (err) {
+      throw unavailable(providerId, err);
+    }
+  }
+
+  async #refreshLocked(sid: string, providerId: string): Promise<TokenResult> {
+    const { store } = this.#d;
+    const lockKey = keys.refreshLock(sid, providerId);
+    const owner = randomToken(this.#d.random, '', 16);
+    const deadline = Date.now() + REFRESH_WAIT_MS;
+    for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
+      if (await store.add(lockKey, owner, REFRESH_LOCK_TTL_MS).catch((e: unknown) => { throw unavailable(providerId, e); })) break;
+      await sleep(delay);
+      const set = await this.#read(sid, providerId);
+      if (!set) return { ok: false, reason: 'the session ended while waiting for a refresh' };
+      if (this.#fresh(set)) return { ok: true, token: set.access_token };
+      if (Date.now() > deadline) throw new UpstreamUnavailableError(providerId, 'Timed out waiting for another instance to refresh the upstream token; retry');
+    }
+    const renew = setInterval(() => {
+      store.renewIf(lockKey, owner, REFRESH_LOCK_TTL_MS).catch(() => {});
+    }, REFRESH_LOCK_TTL_MS / 3);
+    renew.unref();
+    try {
+      const set = await this.#read(sid, providerId);
+      if (!set) return { ok: false, reason: 'the session ended' };
+      if (this.#fresh(set) || !set.refresh_token) return { ok: true, token: set.access_token };
+      let next: UpstreamTokenSet;
+      try {
+        next = await this.#d.providers.get(providerId)!.refresh(set.refresh_token);
+      } catch (err) {
+        if (err instanceof UpstreamGrantInvalid) {
+          await this.#d.vault.delete(sid, providerId).catch((e: unknown) => { throw unavailable(providerId, e); });
+          this.#d.logger.info({ sid, provider: providerId }, 'upstream refused the refresh token (invalid_grant); its tokens were removed');
+          return { ok: false, reason: 'the upstream refused the refresh token (invalid_grant)' };
+        }
+        this.#d.logger.warn({ sid, provider: providerId, err: describeError(err) }, 'upstream refresh failed transiently; tokens kept');
+        throw new UpstreamUnavailableError(providerId, 'The upstream IdP could not refresh the token right now; nothing was lost, retry', { cause: err });
+      }
+      const merged: UpstreamTokenSet = next.refresh_token ? next : { ...next, refresh_token: set.refresh_token, ...(set.refresh_expires_at ? { refresh_expires_at: set.refresh_expires_at } : {}) };
+      try {
+        await this.#d.vault.put(sid, providerId, merged, this.vaultTtlMs(merged));
+      } catch (err) {
+        throw unavailable(providerId, err);
+      }
+      return { ok: true, token: merged.access_token };
+    } finally {
+      clearInterval(renew);
+      await store.deleteIf(lockKey, owner).catch(() => {});
+    }
+  }
+}
+
+function unavailable(providerId: string, err: unknown): UpstreamUnavailableError {
+  if (err instanceof UpstreamUnavailableError) return err;
+  const what = err instanceof StoreUnavailableError ? 'The session store is unavailable' : 'Reading the upstream token failed';
+  return new UpstreamUnavailableError(providerId, `${what}; nothing was lost, retry`, { cause: err });
+}

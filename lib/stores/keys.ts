@@ -1,0 +1,29 @@
+/**
+ * Internal: every key the proxy writes, in one place (see README, "Storage
+ * schema"). Session-scoped keys put the session id in a Redis Cluster hash tag
+ * (`{sid}`) so that everything of one session lives on one slot.
+ * Codes, refresh tokens and `state` appear in keys only as SHA-256 hashes.
+ */
+export const keys = {
+  /** Registered client (JSON). TTL: unused/used client TTL. */
+  client: (clientId: string) => `client:${clientId}`,
+  /** Pending authorization, by hash of the upstream `state` (JSON). TTL: authorizationTtl. Consumed atomically. */
+  pending: (stateHash: string) => `pending:${stateHash}`,
+  /** One-time code, by hash (JSON). TTL: codeTtl. Consumed atomically. */
+  code: (codeHash: string) => `code:${codeHash}`,
+  /** Marker that a code was redeemed, with the session it issued (replay ⇒ revoke). TTL: 10 × codeTtl. */
+  codeUsed: (codeHash: string) => `code-used:${codeHash}`,
+  /** Session record (JSON, no secrets). TTL: refreshTokenTtl, sliding. */
+  session: (sid: string) => `sess:{${sid}}`,
+  /** Sealed upstream tokens for one provider of one session (AES-256-GCM). TTL: session or upstream refresh lifetime. */
+  vault: (sid: string, providerId: string) => `vault:{${sid}}:${providerId}`,
+  /** Upstream refresh lock (random owner token). TTL: lock lease, renewed while held. */
+  refreshLock: (sid: string, providerId: string) => `lock:{${sid}}:${providerId}`,
+  /** Refresh token record, by hash (JSON). TTL: refreshTokenTtl. */
+  refreshToken: (tokenHash: string) => `rt:${tokenHash}`,
+  /** Rotation claim of a refresh token: its sealed successor. Written with add() so only one rotation wins. */
+  refreshRotated: (tokenHash: string) => `rt-next:${tokenHash}`,
+} as const;
+
+/** Pub/sub channel on which ended session ids are broadcast. */
+export const SESSION_ENDED_CHANNEL = 'mcp-oauth:session-ended';

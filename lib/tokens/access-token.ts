@@ -1,0 +1,129 @@
+import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
+import { keyId, randomToken, type RandomBytes } from '../crypto.js';
+import { InvalidTokenError } from '../errors.js';
+
+/** Claims of the proxy's access tokens (RFC 9068-style JWT, HS256). */
+export interface AccessTokenClaims {
+  iss: string;
+  aud: string;
+  sub: string;
+  sid: string;
+  client_id: string;
+  scope: string;
+  iat: number;
+  exp: number;
+  jti: string;
+  /** The upstream identity's claims (verified id_token, else userinfo). */
+  upc?: Record<string, unknown>;
+}
+
+interface HsKey { id: string; key: Uint8Array }
+
+const TYP = 'at+jwt';
+/** Upstream claims larger than this (JSON bytes) are left out of the token and a warning is logged. */
+export const MAX_EMBEDDED_CLAIMS_BYTES = 4096;
+
+/**
+ * Internal: mints and verifies the proxy's HS256 access tokens.
+ *
+ * Verification always goes through jose, pinned to HS256 with `iss`, `aud`,
+ * `exp` and `typ` checked. A bounded cache of already-verified tokens, keyed by
+ * the whole token string, sits in front of it: a cached entry is only reused
+ * while its `exp` is in the future, so the cache never extends a token's life.
+ */
+export class AccessTokens {
+  readonly #keys: HsKey[];
+  readonly #byId: Map<string, HsKey>;
+  readonly #issuer: string;
+  readonly #audience: string;
+  readonly #ttl: number;
+  readonly #clock: () => number;
+  readonly #random: RandomBytes;
+  readonly #cache = new Map<string, AccessTokenClaims>();
+  readonly #cacheSize: number;
+
+  constructor(o: { secrets: readonly string[]; issuer: string; audience: string; ttlSeconds: number; clock: () => number; random: RandomBytes; cacheSize?: number }) {
+    this.#keys = o.secrets.map((s) => {
+      const key = new Uint8Array(Buffer.from(s, 'utf8'));
+      return { id: keyId(key), key };
+    });
+    this.#byId = new Map(this.#keys.map((k) => [k.id, k]));
+    this.#issuer = o.issuer;
+    this.#audience = o.audience;
+    this.#ttl = o.ttlSeconds;
+    this.#clock = o.clock;
+    this.#random = o.random;
+    this.#cacheSize = o.cacheSize ?? 10_000;
+  }
+
+  async mint(c: { sub: string; sid: string; clientId: string; scope: string; upstreamClaims?: Record<string, unknown> }): Promise<{ token: string; expiresAt: number; expiresIn: number }> {
+    const now = Math.floor(this.#clock() / 1000);
+    const k = this.#keys[0]!;
+    const payload: Record<string, unknown> = { sid: c.sid, client_id: c.clientId, scope: c.scope };
+    if (c.upstreamClaims) payload.upc = c.upstreamClaims;
+    const token = await new SignJWT(payload)
+      .setProtectedHeader({ alg: 'HS256', typ: TYP, kid: k.id })
+      .setIssuer(this.#issuer)
+      .setAudience(this.#audience)
+      .setSubject(c.sub)
+      .setIssuedAt(now)
+      .setExpirationTime(now + this.#ttl)
+      .setJti(randomToken(this.#random, '', 16))
+      .sign(k.key);
+    return { token, expiresAt: now + this.#ttl, expiresIn: this.#ttl };
+  }
+
+  /** Verifies a token, or throws {@link InvalidTokenError}. */
+  async verify(token: string): Promise<AccessTokenClaims> {
+    const nowSec = this.#clock() / 1000;
+    const hit = this.#cache.get(token);
+    if (hit) {
+      if (hit.exp > nowSec) return hit;
+      this.#cache.delete(token);
+      throw new InvalidTokenError('The access token expired');
+    }
+    const claims = await this.#verifyWithJose(token);
+    if (this.#cache.size >= this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(token, claims);
+    return claims;
+  }
+
+  /** Drops cached verifications (e.g. of an ended session). */
+  forget(predicate: (claims: AccessTokenClaims) => boolean): void {
+    for (const [t, c] of this.#cache) if (predicate(c)) this.#cache.delete(t);
+  }
+
+  async #verifyWithJose(token: string): Promise<AccessTokenClaims> {
+    let kid: string | undefined;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      throw new InvalidTokenError('The access token is malformed');
+    }
+    const candidates = kid !== undefined && this.#byId.has(kid) ? [this.#byId.get(kid)!] : this.#keys;
+    let last: unknown;
+    for (const k of candidates) {
+      try {
+        const { payload } = await jwtVerify(token, k.key, {
+          algorithms: ['HS256'],
+          issuer: this.#issuer,
+          audience: this.#audience,
+          typ: TYP,
+          currentDate: new Date(this.#clock()),
+          requiredClaims: ['sub', 'sid', 'client_id', 'exp', 'iat', 'jti'],
+        });
+        if (typeof payload.sid !== 'string' || typeof payload.client_id !== 'string' || typeof payload.sub !== 'string') {
+          throw new InvalidTokenError('The access token is missing required claims');
+        }
+        return { ...payload, scope: typeof payload.scope === 'string' ? payload.scope : '' } as AccessTokenClaims;
+      } catch (err) {
+        last = err;
+        if (!(err instanceof joseErrors.JWSSignatureVerificationFailed)) break;
+      }
+    }
+    if (last instanceof InvalidTokenError) throw last;
+    if (last instanceof joseErrors.JWTExpired) throw new InvalidTokenError('The access token expired');
+    if (last instanceof joseErrors.JWTClaimValidationFailed) throw new InvalidTokenError(`The access token's "${last.claim}" claim is invalid`);
+    throw new InvalidTokenError('The access token is invalid');
+  }
+}

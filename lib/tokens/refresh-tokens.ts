@@ -1,0 +1,86 @@
+import type { Store } from '../stores/store.js';
+import { keys } from '../stores/keys.js';
+import { randomToken, sha256, type RandomBytes } from '../crypto.js';
+import type { Sealer } from '../vault/seal.js';
+import { InvalidGrantError } from '../errors.js';
+import type { Sessions } from '../session/sessions.js';
+
+/** Internal: what a refresh token stands for (stored under the token's hash). */
+export interface RefreshRecord {
+  sid: string;
+  clientId: string;
+  scope: string;
+}
+
+const PREFIX = 'mop_rt_';
+
+/**
+ * Internal: opaque, rotating refresh tokens with reuse detection.
+ *
+ * Rotation claims the old token with an atomic `add` of its sealed successor,
+ * so two parallel refreshes can never start two lineages: the loser reads the
+ * winner's successor and, inside the grace window, returns that same token.
+ * Presenting a rotated token after the window ends the whole session.
+ */
+export class RefreshTokens {
+  readonly #store: Store;
+  readonly #sealer: Sealer;
+  readonly #sessions: Sessions;
+  readonly #random: RandomBytes;
+  readonly #clock: () => number;
+  readonly #ttlMs: number;
+  readonly #graceMs: number;
+
+  constructor(d: { store: Store; sealer: Sealer; sessions: Sessions; random: RandomBytes; clock: () => number; ttlSeconds: number; graceSeconds: number }) {
+    this.#store = d.store;
+    this.#sealer = d.sealer;
+    this.#sessions = d.sessions;
+    this.#random = d.random;
+    this.#clock = d.clock;
+    this.#ttlMs = d.ttlSeconds * 1000;
+    this.#graceMs = d.graceSeconds * 1000;
+  }
+
+  async issue(record: RefreshRecord): Promise<string> {
+    const token = randomToken(this.#random, PREFIX);
+    await this.#store.set(keys.refreshToken(sha256(token)), JSON.stringify(record), this.#ttlMs);
+    return token;
+  }
+
+  /** Rotates a refresh token presented by `clientId`; returns the successor and what it stands for. */
+  async rotate(token: string, clientId: string): Promise<{ token: string; record: RefreshRecord }> {
+    const hash = sha256(token);
+    const raw = await this.#store.get(keys.refreshToken(hash));
+    if (raw === undefined) throw new InvalidGrantError('The refresh token is invalid, expired or revoked');
+    const record = JSON.parse(raw) as RefreshRecord;
+    if (record.clientId !== clientId) throw new InvalidGrantError('The refresh token was not issued to this client');
+    const session = await this.#sessions.get(record.sid);
+    if (!session) throw new InvalidGrantError('The session of this refresh token has ended; sign in again');
+
+    const successor = randomToken(this.#random, PREFIX);
+    const aad = `rt-next|${hash}`;
+    const sealed = this.#sealer.seal(JSON.stringify({ t: successor, at: this.#clock() }), aad);
+    if (await this.#store.add(keys.refreshRotated(hash), sealed, this.#ttlMs)) {
+      await this.#store.set(keys.refreshToken(sha256(successor)), raw, this.#ttlMs);
+      await this.#sessions.save(session);
+      return { token: successor, record };
+    }
+
+    // Already rotated: a parallel refresh inside the grace window, or reuse.
+    const prior = await this.#store.get(keys.refreshRotated(hash));
+    const opened = prior === undefined ? undefined : this.#sealer.open(prior, aad);
+    const rotation = opened === undefined ? undefined : (JSON.parse(opened) as { t: string; at: number });
+    if (rotation && this.#clock() - rotation.at <= this.#graceMs) {
+      const successorUsed = await this.#store.get(keys.refreshRotated(sha256(rotation.t)));
+      if (successorUsed === undefined) return { token: rotation.t, record };
+    }
+    await this.#sessions.endQuietly(record.sid, 'refresh token reuse detected');
+    throw new InvalidGrantError('The refresh token was already used; the session has been revoked');
+  }
+
+  /** Looks a token up without rotating it (revocation). */
+  async lookup(token: string): Promise<RefreshRecord | undefined> {
+    const raw = await this.#store.get(keys.refreshToken(sha256(token)));
+    return raw === undefined ? undefined : (JSON.parse(raw) as RefreshRecord);
+  }
+}
