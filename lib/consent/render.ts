@@ -1,0 +1,188 @@
+/**
+ * Server-rendered HTML for the consent page and for errors that must not
+ * redirect. No scripts, no external assets: inline CSS only, so the pages work
+ * under {@link PAGE_SECURITY_HEADERS}.
+ */
+
+/** Everything the consent page shows. All strings are raw: the renderer escapes them. */
+export interface ConsentPageModel {
+  /** The client's `client_name`, or its id when it has none. Claimed by the client, not verified. */
+  clientName: string;
+  clientId: string;
+  /** The client's `client_uri` (https), if it gave one. Claimed, not verified. */
+  clientUri?: string;
+  /** The redirect URI the authorization code will be sent to. */
+  redirectUri: string;
+  /** The host of `redirectUri` (for private-use schemes: the scheme and host), shown prominently. */
+  redirectHost: string;
+  /** For Client ID Metadata Document clients: the https host the document was fetched from. */
+  verifiedDomain?: string;
+  /** Scopes the client asks for. */
+  scopes: string[];
+  /** Display name of the upstream identity provider. */
+  providerName: string;
+  /** Where the form posts (the proxy's consent endpoint). */
+  action: string;
+  /** Anti-CSRF token, posted back as `csrf`. */
+  csrfToken: string;
+  /** Pending-authorization id, posted back as `txn`. */
+  transactionId: string;
+}
+
+/** Renders the consent page. Must escape everything it prints (use {@link escapeHtml}). */
+export type ConsentPageRenderer = (model: ConsentPageModel) => string;
+
+const ESCAPES: Readonly<Record<string, string>> = {
+  '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;',
+};
+
+/**
+ * Escapes `& < > " '` and backtick for use in HTML text and quoted attribute values.
+ *
+ * @example
+ * ```ts
+ * escapeHtml('<script>alert("x")</script>'); // '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;'
+ * ```
+ */
+export function escapeHtml(value: string): string {
+  return String(value).replace(/[&<>"'`]/g, (ch) => ESCAPES[ch] ?? ch);
+}
+
+/**
+ * Response headers for every HTML page the proxy renders.
+ *
+ * - `default-src 'none'` with `style-src 'unsafe-inline'`: the pages load nothing
+ *   and run no script; only their inline `<style>` applies.
+ * - `form-action` is deliberately omitted. After "Approve" the consent endpoint
+ *   answers the POST with a 303 to the upstream IdP (and "Deny" with a 303 to the
+ *   client's redirect URI). CSP Level 3 applies `form-action` to the redirects
+ *   that follow a form submission, and Chrome enforces that, so `form-action
+ *   'self'` would block the sign-in. The set of targets is not constant (any
+ *   registered redirect URI, including `cursor://` and loopback ports), so it
+ *   cannot be listed either. Markup injection, the threat `form-action` limits,
+ *   is handled by escaping every value and by `default-src 'none'`.
+ * - `frame-ancestors 'none'` and `X-Frame-Options: DENY`: no clickjacking of
+ *   the Approve button.
+ * - `Referrer-Policy: no-referrer`: the transaction id in URLs never leaks.
+ * - `Cache-Control: no-store`: pages carry one-time CSRF tokens.
+ */
+export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'X-Content-Type-Options': 'nosniff',
+  'Cache-Control': 'no-store',
+});
+
+const STYLE = `
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;padding:24px 16px;background:#f3f4f6;color:#111827;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
+main{max-width:480px;margin:0 auto;background:#fff;border:1px solid #d1d5db;border-radius:12px;padding:24px}
+h1{font-size:1.375rem;line-height:1.3;margin:0 0 8px;overflow-wrap:anywhere}
+h2{font-size:1rem;margin:20px 0 6px}
+p{margin:0 0 12px}
+.badge{display:inline-block;font-size:.8125rem;font-weight:600;padding:2px 8px;border-radius:999px;margin-bottom:12px}
+.unverified{background:#fef3c7;color:#78350f;border:1px solid #b45309}
+.verified{background:#dcfce7;color:#14532d;border:1px solid #15803d}
+.host{display:block;font-size:1.25rem;font-weight:700;color:#111827;overflow-wrap:anywhere}
+.uri,code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.875rem;color:#374151;overflow-wrap:anywhere}
+ul{margin:0;padding-left:20px}
+.muted{color:#4b5563;font-size:.875rem}
+.actions{display:flex;flex-wrap:wrap;gap:12px;margin-top:24px}
+button{flex:1 1 140px;min-height:44px;font:inherit;font-weight:600;border-radius:8px;padding:10px 16px;cursor:pointer}
+.approve{background:#1d4ed8;color:#fff;border:1px solid #1d4ed8}
+.deny{background:#fff;color:#111827;border:1px solid #6b7280}
+button:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
+.approve:hover{background:#1e40af}.deny:hover{background:#f3f4f6}
+`;
+
+function page(title: string, body: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>
+`;
+}
+
+/**
+ * The default consent page: who asks (client name, marked "unverified" unless
+ * it comes from a verified metadata-document domain), where the person will be
+ * sent back (the redirect host, large and bold, then the full URI), what is
+ * asked (scopes), through which identity provider, and Approve / Deny buttons.
+ *
+ * The form POSTs `csrf`, `txn` and `decision=approve|deny` to `model.action`.
+ * Deny comes first in the markup, so pressing Enter never approves.
+ *
+ * @example
+ * ```ts
+ * res.set(PAGE_SECURITY_HEADERS).type('html').send(renderConsentPage({
+ *   clientName: 'Claude', clientId: 'c_123', redirectUri: 'https://claude.ai/api/mcp/auth_callback',
+ *   redirectHost: 'claude.ai', scopes: ['openid'], providerName: 'Acme SSO',
+ *   action: '/oauth/consent', csrfToken, transactionId,
+ * }));
+ * ```
+ */
+export const renderConsentPage: ConsentPageRenderer = (model) => {
+  const name = escapeHtml(model.clientName);
+  const provider = escapeHtml(model.providerName);
+  const badge = model.verifiedDomain
+    ? `<span class="badge verified">Verified domain: ${escapeHtml(model.verifiedDomain)}</span>`
+    : '<span class="badge unverified">Unverified app</span>';
+  const note = model.verifiedDomain
+    ? `<p class="muted">This app's details were published at <strong>${escapeHtml(model.verifiedDomain)}</strong>.</p>`
+    : '<p class="muted">The app chose its own name; this server has not verified it. Only continue if you started this sign-in and you trust where you will be sent.</p>';
+  const website = model.clientUri
+    ? `<p class="muted">Website given by the app: <span class="uri">${escapeHtml(model.clientUri)}</span></p>`
+    : '';
+  const scopes = model.scopes.length
+    ? `<ul>${model.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('')}</ul>`
+    : '<p>Basic access: no specific permissions were requested.</p>';
+
+  return page(`Allow ${model.clientName} access?`, `<h1>Allow ${name} access?</h1>
+${badge}
+<p><strong>${name}</strong> is asking to act on your behalf with your ${provider} account.</p>
+${note}
+${website}
+<h2>You will be sent back to</h2>
+<p><strong class="host">${escapeHtml(model.redirectHost)}</strong><span class="uri">${escapeHtml(model.redirectUri)}</span></p>
+<h2>Permissions requested</h2>
+${scopes}
+<p class="muted">Signing in happens at ${provider}. Client ID: <code>${escapeHtml(model.clientId)}</code></p>
+<form method="post" action="${escapeHtml(model.action)}">
+<input type="hidden" name="csrf" value="${escapeHtml(model.csrfToken)}">
+<input type="hidden" name="txn" value="${escapeHtml(model.transactionId)}">
+<div class="actions">
+<button type="submit" name="decision" value="deny" class="deny">Deny</button>
+<button type="submit" name="decision" value="approve" class="approve">Approve</button>
+</div>
+</form>`);
+};
+
+/**
+ * An error page for failures that must not redirect (unknown client, bad
+ * `redirect_uri`, browser mismatch, store outage). `title` and `message` are
+ * escaped. Send it with {@link PAGE_SECURITY_HEADERS} and the error's status.
+ *
+ * @example
+ * ```ts
+ * res.status(400).set(PAGE_SECURITY_HEADERS).type('html')
+ *   .send(renderErrorPage('Invalid redirect URI', 'The app sent a redirect_uri it did not register.'));
+ * ```
+ */
+export function renderErrorPage(title: string, message: string): string {
+  return page(title, `<h1>${escapeHtml(title)}</h1>
+<p role="alert">${escapeHtml(message)}</p>
+<p class="muted">Nothing was sent to the app. You can close this window and try again from the app.</p>`);
+}
