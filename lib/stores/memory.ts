@@ -1,0 +1,176 @@
+import { EventEmitter } from 'node:events';
+import { describeError, resolveLogger, type Logger, type ResolvedLogger } from '../logger.js';
+import type { Store } from './store.js';
+
+/** Default bound on stored entries; the least recently used entry is evicted beyond it. */
+export const DEFAULT_MEMORY_MAX_ENTRIES = 100_000;
+/** Default interval of the sweep that removes expired entries. */
+export const DEFAULT_MEMORY_SWEEP_INTERVAL_MS = 60_000;
+
+const PRODUCTION_WARNING =
+  'MemoryStore keeps sessions, codes and locks in this process only: they are lost on restart and not shared between instances. Use RedisStore in production.';
+
+/** Set on `globalThis` once warned, so the warning fires once per process even with two copies of this module. */
+const WARNED = Symbol.for('mcp-oauth-proxy.MemoryStore.productionWarning');
+
+/** Options for {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** Maximum number of entries before the least recently used is evicted. Default `100_000`. */
+  maxEntries?: number;
+  /** How often expired entries are swept, in milliseconds. Default `60_000`. */
+  sweepIntervalMs?: number;
+  /** Time source in milliseconds (tests). Default `Date.now`. */
+  clock?: () => number;
+  /** Receives the one-time production warning. Default: `console.warn`. */
+  logger?: Logger;
+}
+
+interface Entry { v: string; e: number }
+
+/**
+ * The embedded default {@link Store}: a bounded, LRU-evicting map with TTLs,
+ * kept in this process only. Every operation is synchronous internally, so
+ * `take`, `add`, `deleteIf` and `renewIf` are atomic for every proxy sharing
+ * this instance. It does not survive a restart and is not shared between
+ * processes; use `RedisStore` when you run more than one instance.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from 'mcp-oauth-proxy';
+ * const store = new MemoryStore({ maxEntries: 10_000 });
+ * await store.set('k', 'v', 60_000);
+ * await store.get('k'); // 'v'
+ * await store.close();
+ * ```
+ */
+export class MemoryStore implements Store {
+  readonly atomic = true;
+  readonly #entries = new Map<string, Entry>();
+  readonly #events = new EventEmitter();
+  readonly #maxEntries: number;
+  readonly #clock: () => number;
+  readonly #logger: ResolvedLogger;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('"options" must be an object');
+    const { maxEntries = DEFAULT_MEMORY_MAX_ENTRIES, sweepIntervalMs = DEFAULT_MEMORY_SWEEP_INTERVAL_MS, clock = Date.now, logger } = options;
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new TypeError('"options.maxEntries" must be a positive integer');
+    if (!Number.isFinite(sweepIntervalMs) || sweepIntervalMs <= 0) throw new TypeError('"options.sweepIntervalMs" must be a positive number');
+    if (typeof clock !== 'function') throw new TypeError('"options.clock" must be a function');
+    if (logger !== undefined && (logger === null || typeof logger.warn !== 'function')) throw new TypeError('"options.logger" must have a warn method');
+    this.#maxEntries = maxEntries;
+    this.#clock = clock;
+    this.#logger = resolveLogger(logger);
+    this.#events.setMaxListeners(0);
+    this.#timer = setInterval(() => this.sweep(), sweepIntervalMs);
+    this.#timer.unref();
+    const flags = globalThis as Record<symbol, unknown>;
+    if (process.env.NODE_ENV === 'production' && !flags[WARNED]) {
+      flags[WARNED] = true;
+      this.#logger.warn({}, PRODUCTION_WARNING);
+    }
+  }
+
+  /** Always `true`: memory is always reachable. */
+  get available(): boolean {
+    return true;
+  }
+
+  /** The number of entries held, expired ones included until read or swept. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Removes every expired entry now. The periodic sweep calls it. */
+  sweep(): void {
+    const now = this.#clock();
+    for (const [key, entry] of this.#entries) if (entry.e <= now) this.#entries.delete(key);
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return this.#read(key)?.v;
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    this.#write(key, value, ttlMs);
+  }
+
+  async add(key: string, value: string, ttlMs: number): Promise<boolean> {
+    if (this.#read(key)) return false;
+    this.#write(key, value, ttlMs);
+    return true;
+  }
+
+  async take(key: string): Promise<string | undefined> {
+    const entry = this.#read(key);
+    if (entry) this.#entries.delete(key);
+    return entry?.v;
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#entries.delete(key);
+  }
+
+  async deleteIf(key: string, value: string): Promise<boolean> {
+    if (this.#read(key)?.v !== value) return false;
+    this.#entries.delete(key);
+    return true;
+  }
+
+  async renewIf(key: string, value: string, ttlMs: number): Promise<boolean> {
+    const entry = this.#read(key);
+    if (entry?.v !== value) return false;
+    checkTtl(ttlMs);
+    entry.e = this.#clock() + ttlMs;
+    return true;
+  }
+
+  async ping(): Promise<void> {}
+
+  async publish(channel: string, message: string): Promise<void> {
+    this.#events.emit(`ch:${channel}`, message); // prefixed: a channel named 'error' must not throw
+  }
+
+  async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
+    if (typeof listener !== 'function') throw new TypeError('"listener" must be a function');
+    // Deliver asynchronously, as a real broker would, and never let a listener throw into publish().
+    const wrapped = (message: string) => queueMicrotask(() => {
+      try { listener(message); } catch (err) { this.#logger.error(describeError(err), 'MemoryStore subscriber threw'); }
+    });
+    this.#events.on(`ch:${channel}`, wrapped);
+    return async () => { this.#events.off(`ch:${channel}`, wrapped); };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#events.removeAllListeners();
+  }
+
+  /** Live entry (moved to most-recently-used), or undefined; drops an expired one. */
+  #read(key: string): Entry | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    this.#entries.delete(key);
+    if (entry.e <= this.#clock()) return undefined;
+    this.#entries.set(key, entry);
+    return entry;
+  }
+
+  #write(key: string, value: string, ttlMs: number): void {
+    checkTtl(ttlMs);
+    if (typeof value !== 'string') throw new TypeError('"value" must be a string');
+    this.#entries.delete(key);
+    while (this.#entries.size >= this.#maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done) break;
+      this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(key, { v: value, e: this.#clock() + ttlMs });
+  }
+}
+
+function checkTtl(ttlMs: number): void {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError('"ttlMs" must be a positive number');
+}

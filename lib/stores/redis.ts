@@ -1,0 +1,251 @@
+import { RedisStore as ConnectRedisStore } from 'connect-redis';
+import type { SessionData, Store as SessionStore } from 'express-session';
+import type { RedisClientType, RedisClusterType } from 'redis';
+import { describeError, resolveLogger, type Logger, type ResolvedLogger } from '../logger.js';
+import { StoreUnavailableError, type Store } from './store.js';
+
+/** Default prefix put before every key and channel. */
+export const DEFAULT_REDIS_PREFIX = 'mcp-oauth:';
+/** Default time a command may wait (queued or in flight) before it rejects with `StoreUnavailableError`. */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 5_000;
+/** Appended to the prefix for browser sessions kept by {@link RedisStore.sessionStore}. */
+export const REDIS_SESSION_PREFIX = 'bsess:';
+
+/**
+ * A node-redis v5 client (`createClient`) or cluster client (`createCluster`),
+ * typed structurally: their generic types (modules, scripts, RESP) do not unify.
+ */
+export interface RedisClientOrCluster {
+  readonly isOpen: boolean;
+  duplicate(): unknown;
+  withCommandOptions(options: { timeout: number }): unknown;
+}
+
+/** Options for {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /** A node-redis v5 client or cluster client. The store never connects, closes or destroys it. */
+  client: RedisClientOrCluster;
+  /** Put before every key and channel; must not contain `{` or `}` (Redis Cluster hash tags). Default `'mcp-oauth:'`. */
+  prefix?: string;
+  /** Per-command timeout in milliseconds. Default `5_000`. */
+  commandTimeoutMs?: number;
+  /** Receives subscriber connection errors. Default: the console. */
+  logger?: Logger;
+}
+
+// Compare-and-delete and compare-and-pexpire: one key each, so they also run on Redis Cluster.
+const DELETE_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+const RENEW_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+// Error replies that mean "the server cannot serve now", not "the command is wrong".
+const UNAVAILABLE_REPLY = /^(CLUSTERDOWN|LOADING|MASTERDOWN|TRYAGAIN|BUSY|READONLY|NOREPLICAS)\b/;
+
+/** The few commands the store issues, typed loosely so one code path serves clients and clusters. */
+interface Commands {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, options: object): Promise<string | null>;
+  getDel(key: string): Promise<string | null>;
+  del(key: string): Promise<number>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  publish(channel: string, message: string): Promise<number>;
+  ping(): Promise<string>;
+}
+type Listener = (message: string) => void;
+type Subscriber = Record<'subscribe' | 'unsubscribe', (channel: string, listener: Listener) => Promise<void>> & { close?(): Promise<void>; destroy?(): void };
+
+/**
+ * A {@link Store} on Redis through node-redis v5, for several proxy instances.
+ * `take` is `GETDEL`, `add` is `SET NX PX`, `deleteIf`/`renewIf` are one-key Lua
+ * scripts, so all four are atomic across processes (and on Redis Cluster).
+ * Every key is written with a TTL.
+ *
+ * Pass a connected client; the store never creates, connects or closes it, and
+ * node-redis reconnects it by itself. While the client is not ready, operations
+ * reject at once with {@link StoreUnavailableError} (never wait in node-redis'
+ * offline queue); a command without an answer rejects after `commandTimeoutMs`.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis';
+ * import { RedisStore } from 'mcp-oauth-proxy';
+ * const client = createClient({ url: process.env.REDIS_URL });
+ * client.on('error', (err) => console.error(err)); // node-redis requires an error listener
+ * await client.connect();
+ * const store = new RedisStore({ client });
+ * ```
+ */
+export class RedisStore implements Store {
+  readonly atomic = true;
+  readonly #client: RedisClientOrCluster;
+  readonly #cmd: Commands;
+  readonly #cluster: boolean;
+  readonly #prefix: string;
+  readonly #timeoutMs: number;
+  readonly #logger: ResolvedLogger;
+  #subscriber: Promise<Subscriber> | undefined;
+  readonly #subscriptions = new Set<[string, Listener]>();
+  #sessionStore: SessionStore | undefined;
+
+  constructor(options: RedisStoreOptions) {
+    if (options === null || typeof options !== 'object') throw new TypeError('"options" must be an object');
+    const { client, prefix = DEFAULT_REDIS_PREFIX, commandTimeoutMs = DEFAULT_REDIS_COMMAND_TIMEOUT_MS, logger } = options;
+    const isClient = typeof client === 'object' && client !== null && typeof client.duplicate === 'function' && typeof client.withCommandOptions === 'function';
+    if (!isClient) throw new TypeError('"options.client" must be a node-redis v5 client or cluster client');
+    if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw new TypeError('"options.prefix" must be a string without "{" or "}"');
+    if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0) throw new TypeError('"options.commandTimeoutMs" must be a positive number');
+    this.#client = client;
+    this.#cluster = 'masters' in client;
+    this.#prefix = prefix;
+    this.#timeoutMs = commandTimeoutMs;
+    this.#logger = resolveLogger(logger);
+    this.#cmd = client.withCommandOptions({ timeout: commandTimeoutMs }) as unknown as Commands;
+  }
+
+  /** `isReady` of the client; for a cluster, open and every connected master ready. Synchronous, no I/O. */
+  get available(): boolean {
+    if (!this.#cluster) return (this.#client as unknown as RedisClientType).isReady;
+    const cluster = this.#client as unknown as RedisClusterType;
+    return cluster.isOpen && cluster.masters.every((node) => node.client === undefined || node.client.isReady);
+  }
+
+  get(key: string): Promise<string | undefined> {
+    return this.#run('GET', async (c) => (await c.get(this.#prefix + key)) ?? undefined);
+  }
+  set(key: string, value: string, ttlMs: number): Promise<void> {
+    return this.#run('SET', async (c) => { await c.set(this.#prefix + key, value, { expiration: { type: 'PX', value: ttl(ttlMs) } }); });
+  }
+  add(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return this.#run('SET NX', async (c) => (await c.set(this.#prefix + key, value, { expiration: { type: 'PX', value: ttl(ttlMs) }, condition: 'NX' })) === 'OK');
+  }
+  take(key: string): Promise<string | undefined> {
+    return this.#run('GETDEL', async (c) => (await c.getDel(this.#prefix + key)) ?? undefined);
+  }
+  delete(key: string): Promise<void> {
+    return this.#run('DEL', async (c) => { await c.del(this.#prefix + key); });
+  }
+  deleteIf(key: string, value: string): Promise<boolean> {
+    return this.#run('EVAL deleteIf', async (c) => Number(await c.eval(DELETE_IF, { keys: [this.#prefix + key], arguments: [value] })) === 1);
+  }
+  renewIf(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return this.#run('EVAL renewIf', async (c) => Number(await c.eval(RENEW_IF, { keys: [this.#prefix + key], arguments: [value, String(ttl(ttlMs))] })) === 1);
+  }
+
+  /** `PING`; on a cluster, every master. */
+  ping(): Promise<void> {
+    const cluster = this.#client as unknown as RedisClusterType;
+    return this.#run('PING', async (c) => {
+      await Promise.all(this.#cluster ? cluster.masters.map(async (node) => (await cluster.nodeClient(node)).ping()) : [c.ping()]);
+    });
+  }
+
+  publish(channel: string, message: string): Promise<void> {
+    return this.#run('PUBLISH', async (c) => { await c.publish(this.#prefix + channel, message); });
+  }
+
+  /**
+   * Standalone: `SUBSCRIBE` on one lazily created `client.duplicate()`. Cluster:
+   * the cluster client's own `subscribe` (classic pub/sub is broadcast to every
+   * node, so `PUBLISH` on any node reaches it). node-redis resubscribes after a reconnect.
+   */
+  subscribe(channel: string, listener: Listener): Promise<() => Promise<void>> {
+    if (typeof listener !== 'function') return Promise.reject(new TypeError('"listener" must be a function'));
+    return this.#run('SUBSCRIBE', async () => {
+      const subscriber = await this.#getSubscriber();
+      const entry: [string, Listener] = [this.#prefix + channel, listener];
+      await subscriber.subscribe(entry[0], listener);
+      this.#subscriptions.add(entry);
+      return async () => {
+        if (!this.#subscriptions.delete(entry)) return;
+        await this.#run('UNSUBSCRIBE', async () => { await subscriber.unsubscribe(entry[0], listener); });
+      };
+    });
+  }
+
+  /** A connect-redis store over the same client, keys prefixed `${prefix}bsess:`, with the same fail-fast rules. */
+  sessionStore(): SessionStore {
+    return (this.#sessionStore ??= new GuardedSessionStore(this.#cmd, this.#prefix + REDIS_SESSION_PREFIX, () => this.available));
+  }
+
+  /** Unsubscribes this store's listeners and closes the subscriber it duplicated. Never closes the given client. */
+  async close(): Promise<void> {
+    const pending = this.#subscriber;
+    const entries = [...this.#subscriptions];
+    this.#subscriber = undefined;
+    this.#subscriptions.clear();
+    const subscriber = await pending?.catch(() => undefined);
+    if (!subscriber) return;
+    if (this.#cluster) await Promise.allSettled(entries.map(([channel, listener]) => subscriber.unsubscribe(channel, listener)));
+    else await subscriber.close?.().catch(() => subscriber.destroy?.());
+  }
+
+  #getSubscriber(): Promise<Subscriber> {
+    if (this.#cluster) return (this.#subscriber ??= Promise.resolve(this.#client as unknown as Subscriber));
+    this.#subscriber ??= (async () => {
+      const duplicate = (this.#client as unknown as RedisClientType).duplicate();
+      let failing = false; // log once per outage, not once per reconnect attempt
+      duplicate.on('ready', () => { failing = false; }).on('error', (err: unknown) => {
+        if (!failing) this.#logger.warn(describeError(err), 'RedisStore subscriber connection lost; node-redis reconnects and resubscribes');
+        failing = true;
+      });
+      await duplicate.connect();
+      return duplicate as unknown as Subscriber;
+    })();
+    this.#subscriber.catch(() => { this.#subscriber = undefined; });
+    return this.#subscriber;
+  }
+
+  /**
+   * Offline queue: node-redis queues commands while disconnected and sends them
+   * after a reconnect, so a caller could hang, or a "failed" write could land
+   * later. Hence (1) nothing is sent while the client is not ready: reject at
+   * once; (2) node-redis' `timeout` drops a command still queued after
+   * `commandTimeoutMs`; (3) our own timer bounds a command already written to a
+   * socket that stopped answering (node-redis has no timeout for those).
+   */
+  async #run<T>(command: string, fn: (c: Commands) => Promise<T>): Promise<T> {
+    if (!this.available) throw new StoreUnavailableError(`Redis is not ready (${command} not sent)`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(`Redis ${command} got no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+    });
+    try {
+      return await Promise.race([fn(this.#cmd), timeout]);
+    } catch (err) {
+      throw toStoreError(err, command);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** A connect-redis store that rejects at once while Redis is not ready and reports outages as StoreUnavailableError. */
+class GuardedSessionStore extends ConnectRedisStore {
+  readonly #ready: () => boolean;
+  constructor(client: Commands, prefix: string, ready: () => boolean) {
+    super({ client, prefix });
+    this.#ready = ready;
+  }
+  override get(sid: string, cb?: Callback) { return this.#guard(cb, (done) => super.get(sid, done)); }
+  override set(sid: string, sess: SessionData, cb?: Callback) { return this.#guard(cb, (done) => super.set(sid, sess, done)); }
+  override touch(sid: string, sess: SessionData, cb?: Callback) { return this.#guard(cb, (done) => super.touch(sid, sess, done)); }
+  override destroy(sid: string, cb?: Callback) { return this.#guard(cb, (done) => super.destroy(sid, done)); }
+  async #guard(cb: Callback | undefined, fn: (done: Callback) => Promise<unknown>): Promise<unknown> {
+    let failure: unknown;
+    const done: Callback = (err, data) => (failure = err && toStoreError(err, 'session'), cb ? cb(failure ?? null, data) : data);
+    const result = this.#ready() ? await fn(done) : done(new StoreUnavailableError('Redis is not ready (session not read or written)'));
+    if (failure && !cb) throw failure;
+    return result;
+  }
+}
+type Callback = (err?: any, data?: any) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function ttl(ttlMs: number): number {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError('"ttlMs" must be a positive number');
+  return Math.ceil(ttlMs);
+}
+
+function toStoreError(err: unknown, command: string): unknown {
+  if (err instanceof StoreUnavailableError || err instanceof TypeError) return err;
+  const isReply = err instanceof Error && /^(ErrorReply|SimpleError|BlobError)$/.test(err.constructor.name);
+  if (isReply && !UNAVAILABLE_REPLY.test(err.message)) return err; // a real command error, not an outage
+  return new StoreUnavailableError(`Redis ${command} failed`, { cause: err });
+}
