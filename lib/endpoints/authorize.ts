@@ -64,9 +64,10 @@ async function authorize(ctx: ProxyContext, req: Request, res: Response): Promis
   };
 
   // 3. Consent (unless remembered for this client, redirect URI and scope), then upstream.
+  // A loopback redirect URI may differ in port only (RFC 8252 §7.3: native apps pick a new port per run).
   if (ctx.consentEnabled) {
     const approval = browserState(req).approvals[client.client_id];
-    const remembered = approval && approval.until > ctx.clock() && approval.redirectUri === redirectUri && approval.scope === txn.scope;
+    const remembered = approval && approval.until > ctx.clock() && redirectUriMatches(approval.redirectUri, redirectUri) && approval.scope === txn.scope;
     if (!remembered) return showConsent(ctx, req, res, txn, client);
   }
   await startUpstream(ctx, req, res, txn);

@@ -35,6 +35,8 @@ declare module 'express-session' {
 /** Cookie name of the browser leg. */
 export const BROWSER_COOKIE = 'mcp_oauth_proxy';
 const MAX_PENDING = 10;
+/** Proxies that already warned about an https issuer reached over plain http (once per proxy). */
+const warnedInsecure = new WeakSet<ProxyContext>();
 
 /**
  * Internal: express-session for the browser leg (pending authorization,
@@ -46,7 +48,7 @@ const MAX_PENDING = 10;
 export function browserSession(ctx: ProxyContext): RequestHandler {
   const o = ctx.options;
   const maxAgeMs = Math.max(o.consent.rememberFor, o.authorizationTtl) * 1000;
-  return session({
+  const mw = session({
     name: BROWSER_COOKIE,
     secret: ctx.cookieSecrets,
     store: ctx.store.sessionStore?.() ?? toSessionStore(ctx.store),
@@ -56,6 +58,15 @@ export function browserSession(ctx: ProxyContext): RequestHandler {
     unset: 'destroy',
     cookie: { path: ctx.urls.cookiePath, httpOnly: true, sameSite: 'lax', secure: ctx.urls.secureCookies, maxAge: maxAgeMs },
   });
+  if (!ctx.urls.secureCookies) return mw;
+  return (req, res, next) => {
+    // express-session silently drops a Secure cookie on a request it sees as http; every consent would then fail its CSRF check.
+    if (!req.secure && !warnedInsecure.has(ctx)) {
+      warnedInsecure.add(ctx);
+      ctx.logger.warn({}, 'the issuer is https but a browser request arrived over http, so the Secure browser-session cookie cannot be set and consent and sign-in will fail. Behind a TLS-terminating proxy, call app.set(\'trust proxy\', …) so Express sees X-Forwarded-Proto.');
+    }
+    mw(req, res, next);
+  };
 }
 
 /** The browser state of this request (created on first write). */

@@ -25,7 +25,7 @@ export async function showConsent(ctx: ProxyContext, req: Request, res: Response
     clientId: client.client_id,
     ...(client.client_uri ? { clientUri: client.client_uri } : {}),
     redirectUri: txn.redirectUri,
-    redirectHost: redirect.host || redirect.protocol,
+    redirectHost: redirectHost(redirect),
     ...(client.verified_domain ? { verifiedDomain: client.verified_domain } : {}),
     scopes: txn.scope.split(' '),
     providerName: ctx.upstream.displayName,
@@ -33,6 +33,12 @@ export async function showConsent(ctx: ProxyContext, req: Request, res: Response
     csrfToken: csrf,
     transactionId: txn.id,
   }));
+}
+
+/** What the page shows large: the host for http(s); for a private-use scheme the scheme too (`cursor://anysphere.cursor-mcp`), since its "host" is no domain. */
+function redirectHost(url: URL): string {
+  if (url.protocol === 'https:' || url.protocol === 'http:') return url.host;
+  return url.host ? `${url.protocol}//${url.host}` : url.protocol;
 }
 
 /**
