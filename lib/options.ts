@@ -161,6 +161,8 @@ export interface OAuthProxyOptions {
   randomBytes?: (size: number) => Buffer;
 }
 
+/** `new URL(s)`, or `undefined` (zod runs every refinement, also after `httpUrl` has refused the value). */
+const parseUrl = (s: string): URL | undefined => { try { return new URL(s); } catch { return undefined; } };
 const seconds = (max = 10 * 365 * 24 * 3600) => z.number().int().positive().max(max);
 const httpUrl = z.string().refine((s) => { try { const u = new URL(s); return u.protocol === 'https:' || u.protocol === 'http:'; } catch { return false; } }, 'must be an absolute http(s) URL');
 const secretValue = z.string().refine((s) => Buffer.byteLength(s, 'utf8') >= MIN_SECRET_BYTES, `must be at least ${MIN_SECRET_BYTES} bytes; generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`);
@@ -169,7 +171,7 @@ const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function
 
 /** The zod schema. Exported for tooling; {@link resolveOptions} is what the proxy uses. */
 export const optionsSchema = z.object({
-  issuer: httpUrl.refine((s) => { const u = new URL(s); return !u.search && !u.hash && !s.endsWith('/') && u.href.replace(/\/$/, '') === s; }, 'must have no query, fragment or trailing slash, and be written canonically (lower-case scheme and host)'),
+  issuer: httpUrl.refine((s) => { const u = parseUrl(s); return !u || (!u.search && !u.hash && !s.endsWith('/') && u.href.replace(/\/$/, '') === s); }, 'must have no query, fragment or trailing slash, and be written canonically (lower-case scheme and host)'),
   mode: z.literal('remote').default('remote'),
   provider: httpUrl,
   clientId: z.string().min(1),
@@ -200,7 +202,7 @@ export const optionsSchema = z.object({
   secret: secretList.optional(),
   encryptionKey: secretList.optional(),
   store: z.custom<Store>((v) => !!v && typeof v === 'object' && ['get', 'set', 'add', 'take', 'delete', 'deleteIf', 'renewIf', 'ping'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'), 'must implement the Store interface (get, set, add, take, delete, deleteIf, renewIf, ping)').optional(),
-  resource: httpUrl.refine((s) => !new URL(s).hash, 'must have no fragment').optional(),
+  resource: httpUrl.refine((s) => !parseUrl(s)?.hash, 'must have no fragment').optional(),
   accessTokenTtl: seconds(24 * 3600).default(DEFAULT_ACCESS_TOKEN_TTL),
   refreshTokenTtl: seconds().default(DEFAULT_REFRESH_TOKEN_TTL),
   refreshTokenGracePeriod: z.number().int().min(0).max(300).default(DEFAULT_REFRESH_TOKEN_GRACE_PERIOD),

@@ -1,0 +1,188 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { decodeJwt } from 'jose';
+import { startStack, type Stack } from '../helpers/stack.js';
+import { pkcePair, registerClient, signIn, tokenRequest, type RegisteredTestClient } from '../helpers/signin.js';
+
+/**
+ * POST /token with real codes: each code comes from a sign-in at the real
+ * oidc-provider IdP through the proxy, with a PKCE pair the test owns.
+ */
+const TTL = 1234;
+let stack: Stack;
+let pub: RegisteredTestClient;
+let other: RegisteredTestClient;
+
+beforeAll(async () => {
+  stack = await startStack({ proxy: { accessTokenTtl: TTL } });
+  pub = await registerClient(stack.issuer);
+  other = await registerClient(stack.issuer);
+});
+afterAll(async () => { await stack.close(); });
+
+/** Every token-endpoint error: RFC 6749 §5.2 JSON, never cached, nothing but error and error_description. */
+function expectOAuthError(res: { status: number; headers: Headers; body: any }, status: number, error: string): void {
+  expect({ status: res.status, error: res.body?.error }).toEqual({ status, error });
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  expect(res.headers.get('cache-control')).toBe('no-store');
+  expect(typeof res.body.error_description).toBe('string');
+  expect(Object.keys(res.body).sort()).toEqual(['error', 'error_description']);
+  expect(JSON.stringify(res.body)).not.toMatch(/\n\s+at |mop_code_|mop_secret_/);
+}
+
+const redeem = (client: RegisteredTestClient, s: { code: string; verifier: string; redirectUri: string }, over: Record<string, string> = {}, headers: Record<string, string> = {}) => {
+  const form: Record<string, string> = { grant_type: 'authorization_code', code: s.code, code_verifier: s.verifier, redirect_uri: s.redirectUri, client_id: client.client_id, ...over };
+  for (const [k, v] of Object.entries(form)) if (v === '') delete form[k];
+  return tokenRequest(stack.issuer, form, headers);
+};
+
+/** An MCP initialize request with a bearer token; returns the HTTP status. */
+async function mcpStatus(token: string): Promise<{ status: number; challenge: string | null }> {
+  const res = await fetch(stack.mcpUrl, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+  });
+  await res.arrayBuffer();
+  return { status: res.status, challenge: res.headers.get('www-authenticate') };
+}
+
+describe('authorization_code grant', () => {
+  it('issues Bearer tokens with no-store, expires_in = accessTokenTtl and the granted scope', async () => {
+    const s = await signIn(stack, pub, { login: 'alice', scope: 'openid email' });
+    expect(s.iss).toBe(stack.issuer);
+    const res = await redeem(pub, s);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.body.token_type).toBe('Bearer');
+    expect(res.body.expires_in).toBe(TTL);
+    expect(res.body.scope).toBe('openid email');
+    expect(res.body.refresh_token).toMatch(/^mop_rt_/);
+    const claims = decodeJwt(res.body.access_token);
+    expect(claims.exp! - claims.iat!).toBe(TTL);
+    expect(claims.scope).toBe('openid email');
+    expect(claims.client_id).toBe(pub.client_id);
+    expect((await mcpStatus(res.body.access_token)).status).toBe(200);
+  });
+
+  it('without code_verifier → invalid_request', async () => {
+    const s = await signIn(stack, pub, { login: 'alice' });
+    expectOAuthError(await redeem(pub, s, { code_verifier: '' }), 400, 'invalid_request');
+  });
+
+  it('with a wrong or malformed code_verifier → invalid_grant', async () => {
+    const s = await signIn(stack, pub, { login: 'alice' });
+    expectOAuthError(await redeem(pub, s, { code_verifier: pkcePair().verifier }), 400, 'invalid_grant');
+    expectOAuthError(await redeem(pub, s, { code_verifier: 'short' }), 400, 'invalid_grant');
+  });
+
+  it('a code issued to another client → invalid_grant', async () => {
+    const s = await signIn(stack, pub, { login: 'alice' });
+    expectOAuthError(await redeem(other, s, { redirect_uri: other.redirect_uris[0]! }), 400, 'invalid_grant');
+    expectOAuthError(await redeem(other, s, { redirect_uri: '' }), 400, 'invalid_grant');
+  });
+
+  it('a different redirect_uri → invalid_grant', async () => {
+    const s = await signIn(stack, pub, { login: 'alice' });
+    expectOAuthError(await redeem(pub, s, { redirect_uri: 'http://127.0.0.1:1/elsewhere' }), 400, 'invalid_grant');
+  });
+
+  it('a replayed code → invalid_grant, and what the first redemption issued is revoked', async () => {
+    const s = await signIn(stack, pub, { login: 'bob' });
+    const first = await redeem(pub, s);
+    expect(first.status).toBe(200);
+    expect((await mcpStatus(first.body.access_token)).status).toBe(200);
+    const revocations = stack.idp.counters.revocation;
+
+    expectOAuthError(await redeem(pub, s), 400, 'invalid_grant');
+    // The session is ended everywhere, including the upstream refresh token at the IdP.
+    expect(stack.idp.counters.revocation).toBeGreaterThan(revocations);
+
+    const after = await mcpStatus(first.body.access_token);
+    expect(after.status).toBe(401);
+    expect(after.challenge).toContain('error="invalid_token"');
+    expectOAuthError(await tokenRequest(stack.issuer, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token, client_id: pub.client_id }), 400, 'invalid_grant');
+  });
+
+  it('an unknown code → invalid_grant', async () => {
+    expectOAuthError(await redeem(pub, { code: 'mop_code_unknown', verifier: pkcePair().verifier, redirectUri: pub.redirect_uris[0]! }), 400, 'invalid_grant');
+  });
+});
+
+describe('grant types and parameters', () => {
+  it('an unknown grant_type → unsupported_grant_type; none → invalid_request', async () => {
+    expectOAuthError(await tokenRequest(stack.issuer, { grant_type: 'password', client_id: pub.client_id, username: 'a', password: 'b' }), 400, 'unsupported_grant_type');
+    expectOAuthError(await tokenRequest(stack.issuer, { grant_type: 'client_credentials', client_id: pub.client_id }), 400, 'unsupported_grant_type');
+    expectOAuthError(await tokenRequest(stack.issuer, { client_id: pub.client_id }), 400, 'invalid_request');
+  });
+
+  it('a repeated parameter → invalid_request', async () => {
+    const res = await fetch(`${stack.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=authorization_code&code=a&code=b&code_verifier=${pkcePair().verifier}&client_id=${pub.client_id}`,
+    });
+    expectOAuthError({ status: res.status, headers: res.headers, body: await res.json() }, 400, 'invalid_request');
+  });
+
+  it('a wrong resource → invalid_target', async () => {
+    expectOAuthError(await tokenRequest(stack.issuer, { grant_type: 'refresh_token', refresh_token: 'x', client_id: pub.client_id, resource: 'https://other.example.com/mcp' }), 400, 'invalid_target');
+  });
+
+  it('no client_id or an unknown one → 401 invalid_client', async () => {
+    expectOAuthError(await tokenRequest(stack.issuer, { grant_type: 'refresh_token', refresh_token: 'x' }), 401, 'invalid_client');
+    expectOAuthError(await tokenRequest(stack.issuer, { grant_type: 'refresh_token', refresh_token: 'x', client_id: 'mop_client_nope' }), 401, 'invalid_client');
+  });
+});
+
+describe('confidential clients', () => {
+  let conf: RegisteredTestClient;
+  beforeAll(async () => { conf = await registerClient(stack.issuer, { token_endpoint_auth_method: 'client_secret_basic' }); });
+
+  const basic = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` });
+  /** Percent-encodes every character: a server that does not URL-decode Basic credentials cannot match. */
+  const encodeAll = (s: string) => [...Buffer.from(s, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+
+  it('a wrong secret → 401 invalid_client with no-store, by post and by Basic', async () => {
+    const s = await signIn(stack, conf, { login: 'alice' });
+    const post = await redeem(conf, s, { client_secret: `${conf.client_secret}x` });
+    expectOAuthError(post, 401, 'invalid_client');
+    const viaBasic = await redeem(conf, s, { client_id: '' }, basic(conf.client_id, 'mop_secret_wrong'));
+    expectOAuthError(viaBasic, 401, 'invalid_client');
+    expect(viaBasic.headers.get('www-authenticate')).toMatch(/^Basic /);
+    expectOAuthError(await redeem(conf, s), 401, 'invalid_client'); // no secret at all
+    // The code survived the failed attempts: the right secret still redeems it.
+    expect((await redeem(conf, s, { client_secret: conf.client_secret! })).status).toBe(200);
+  });
+
+  it('client_secret_basic credentials are URL-decoded (RFC 6749 §2.3.1)', async () => {
+    const s = await signIn(stack, conf, { login: 'alice' });
+    const res = await redeem(conf, s, { client_id: '' }, basic(encodeAll(conf.client_id), encodeAll(conf.client_secret!)));
+    expect(res.status).toBe(200);
+    expect(res.body.token_type).toBe('Bearer');
+  });
+
+  it('Basic credentials that decode to something else are refused', async () => {
+    const s = await signIn(stack, conf, { login: 'alice' });
+    // Encoded twice: decodes once to "%6D%6F…", not to the secret.
+    expectOAuthError(await redeem(conf, s, { client_id: '' }, basic(conf.client_id, encodeAll(conf.client_secret!).replace(/%/g, '%25'))), 401, 'invalid_client');
+    // "+" is a form-encoded space, not a literal plus.
+    expectOAuthError(await redeem(conf, s, { client_id: '' }, basic(conf.client_id, `${conf.client_secret}+`)), 401, 'invalid_client');
+    // Broken percent-encoding.
+    expectOAuthError(await redeem(conf, s, { client_id: '' }, basic(conf.client_id, `${conf.client_secret}%ZZ`)), 401, 'invalid_client');
+    // Basic and client_secret at once.
+    expectOAuthError(await redeem(conf, s, { client_id: '', client_secret: conf.client_secret! }, basic(conf.client_id, conf.client_secret!)), 400, 'invalid_request');
+    expect((await redeem(conf, s, { client_id: '' }, basic(conf.client_id, conf.client_secret!))).status).toBe(200);
+  });
+
+  it('a public client may not present a Basic secret', async () => {
+    const s = await signIn(stack, pub, { login: 'alice' });
+    expectOAuthError(await redeem(pub, s, { client_id: '' }, basic(pub.client_id, 'anything')), 401, 'invalid_client');
+  });
+});
+
+describe('hygiene', () => {
+  it('never logs codes, tokens or secrets', () => {
+    expect(stack.logs.text()).not.toMatch(/mop_code_|mop_rt_|mop_secret_|eyJ/);
+    expect(stack.logs.text()).not.toContain(stack.idp.clientSecret);
+  });
+});
