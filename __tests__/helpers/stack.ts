@@ -102,6 +102,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       for (const inst of instances) {
         await closeServer(inst.server);
         await inst.oauth.close();
+        if (inst.store !== shared) await inst.store.close?.();
       }
       await shared.close();
       await idp.close();

@@ -23,6 +23,8 @@ interface BrokerDeps {
   refresh: { enabled: boolean; skewSeconds: number };
   sessionTtlMs: number;
   logger: ResolvedLogger;
+  /** Internal (tests): lease of the refresh lock. Default {@link REFRESH_LOCK_TTL_MS}. */
+  lockLeaseMs?: number;
 }
 
 /** Internal: outcome of asking for an upstream token. */
@@ -93,10 +95,11 @@ export class TokenBroker {
   async #refreshLocked(sid: string, providerId: string): Promise<TokenResult> {
     const { store } = this.#d;
     const lockKey = keys.refreshLock(sid, providerId);
+    const lease = this.#d.lockLeaseMs ?? REFRESH_LOCK_TTL_MS;
     const owner = randomToken(this.#d.random, '', 16);
     const deadline = Date.now() + REFRESH_WAIT_MS;
     for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
-      if (await store.add(lockKey, owner, REFRESH_LOCK_TTL_MS).catch((e: unknown) => { throw unavailable(providerId, e); })) break;
+      if (await store.add(lockKey, owner, lease).catch((e: unknown) => { throw unavailable(providerId, e); })) break;
       await sleep(delay);
       const set = await this.#read(sid, providerId);
       if (!set) return { ok: false, reason: 'the session ended while waiting for a refresh' };
@@ -104,8 +107,8 @@ export class TokenBroker {
       if (Date.now() > deadline) throw new UpstreamUnavailableError(providerId, 'Timed out waiting for another instance to refresh the upstream token; retry');
     }
     const renew = setInterval(() => {
-      store.renewIf(lockKey, owner, REFRESH_LOCK_TTL_MS).catch(() => {});
-    }, REFRESH_LOCK_TTL_MS / 3);
+      store.renewIf(lockKey, owner, lease).catch(() => {});
+    }, lease / 3);
     renew.unref();
     try {
       const set = await this.#read(sid, providerId);
@@ -126,6 +129,14 @@ export class TokenBroker {
       const merged: UpstreamTokenSet = next.refresh_token ? next : { ...next, refresh_token: set.refresh_token, ...(set.refresh_expires_at ? { refresh_expires_at: set.refresh_expires_at } : {}) };
       try {
         await this.#d.vault.put(sid, providerId, merged, this.vaultTtlMs(merged));
+        // A session ended while the upstream answered must not get its tokens back. end() deletes the
+        // session record before it reads and revokes the vault, so either it sees what was just written
+        // or this check sees the record gone.
+        if ((await store.get(keys.session(sid))) === undefined) {
+          await this.#d.vault.delete(sid, providerId);
+          await this.#d.providers.get(providerId)!.revoke(merged.refresh_token ?? merged.access_token, merged.refresh_token ? 'refresh_token' : 'access_token');
+          return { ok: false, reason: 'the session ended during the refresh' };
+        }
       } catch (err) {
         throw unavailable(providerId, err);
       }

@@ -129,7 +129,9 @@ export class UpstreamProvider {
       return toTokenSet(res, this.#clock);
     } catch (err) {
       const c = classify(err, 'refresh');
-      throw c instanceof UpstreamRefused ? new UpstreamGrantInvalid(c.message) : c;
+      // Only invalid_grant means the grant is gone. Anything else (invalid_client, 429, …) keeps the tokens.
+      if (c instanceof UpstreamRefused && c.error === 'invalid_grant') throw new UpstreamGrantInvalid(c.message);
+      throw c instanceof UpstreamRefused ? new UpstreamTransient(c.message, { cause: err }) : c;
     }
   }
 
@@ -230,7 +232,7 @@ function identityClaims(claims: Record<string, unknown>): Record<string, unknown
 function classify(err: unknown, step: string): Error {
   if (err instanceof oidc.AuthorizationResponseError) return new UpstreamRefused(err.error, `The upstream returned error "${err.error}" at ${step}`);
   if (err instanceof oidc.ResponseBodyError) {
-    if (err.status >= 500) return new UpstreamTransient(`The upstream answered ${err.status} at ${step}`, { cause: err });
+    if (err.status >= 500 || err.status === 429) return new UpstreamTransient(`The upstream answered ${err.status} at ${step}`, { cause: err });
     return new UpstreamRefused(err.error, `The upstream returned error "${err.error}" at ${step}`);
   }
   const e = err as { code?: string; cause?: unknown; name?: string; message?: string };
