@@ -90,9 +90,9 @@ describe('upstream refresh, one instance (MemoryStore)', () => {
     expect(claims.result?.isError).toBeFalsy();
   });
 
-  it('upstream 5xx: the error is retryable, the vault record is kept, and the next call succeeds with one refresh', async () => {
+  it.each([503, 429])('upstream %i: the error is retryable, the vault record is kept, and the next call succeeds with one refresh', async (status) => {
     const old = await untilUpstreamExpired(stack, store(), c.sid);
-    stack.idp.failNext('refresh', 503, 1);
+    stack.idp.failNext('refresh', status, 1);
     const before = stack.idp.counters.refresh;
     expect(await probe.ask(c.accessToken, 'get')).toEqual({ error: expect.objectContaining({ name: 'UpstreamUnavailableError', retryable: true }) });
     expect(stack.idp.counters.refresh).toBe(before + 1);
