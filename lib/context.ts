@@ -108,6 +108,9 @@ export function createContext(o: ParsedOptions): ProxyContext {
   if (o.registration.enabled && o.consent.enabled === false) {
     logger.warn({}, 'consent is disabled while open dynamic client registration is enabled: any registered client can send users to sign in upstream without their approval (confused deputy). Enable consent, or disable registration.');
   }
+  if (!store.atomic) {
+    logger.warn({}, 'the store is not atomic across processes (e.g. fromExpressSessionStore): single-use codes, refresh-token rotation and the upstream refresh lock are enforced within this process only. Run ONE proxy instance on it, or use RedisStore (or another atomic store) to run several.');
+  }
   return {
     options: o,
     urls,

@@ -55,7 +55,7 @@ export function browserSession(ctx: ProxyContext): RequestHandler {
     resave: false,
     saveUninitialized: false,
     rolling: false,
-    unset: 'destroy',
+    unset: 'keep',
     cookie: { path: ctx.urls.cookiePath, httpOnly: true, sameSite: 'lax', secure: ctx.urls.secureCookies, maxAge: maxAgeMs },
   });
   if (!ctx.urls.secureCookies) return mw;

@@ -4,6 +4,8 @@ import { StoreUnavailableError, type Store } from './store.js';
 /** Default prefix put before every key, so proxy entries never collide with browser sessions in the same store. */
 export const DEFAULT_ADAPTER_PREFIX = 'mcp-oauth:';
 const PING_KEY = '__ping__';
+/** While unavailable, the adapter pings the wrapped store this often, so `available` comes back without other traffic. */
+export const ADAPTER_PROBE_INTERVAL_MS = 1_000;
 // Signs of a backend that cannot be reached, as opposed to a bug or a bad value.
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ERR_STORE_UNAVAILABLE']);
 const CONNECTION_MESSAGE = /clos|offline|connect|socket|timeout|timed out|unavailable|not ready|terminat/i;
@@ -26,6 +28,7 @@ class ExpressSessionStoreAdapter implements Store {
   readonly #prefix: string;
   readonly #chains = new Map<string, Promise<void>>();
   #available = true;
+  #probe: NodeJS.Timeout | undefined;
 
   constructor(store: SessionStore, prefix: string) {
     this.#store = store;
@@ -84,6 +87,27 @@ class ExpressSessionStoreAdapter implements Store {
     await this.#call<unknown>((cb) => this.#store.get(this.#prefix + PING_KEY, cb));
   }
 
+  /** Stops the recovery probe. Never closes the wrapped store. */
+  async close(): Promise<void> {
+    clearTimeout(this.#probe);
+    this.#probe = undefined;
+  }
+
+  /**
+   * `requireSession()` answers 503 without touching the store while `available`
+   * is false, so nothing else would ever find out that the backend is back:
+   * ping it in the background until it answers.
+   */
+  #markUnavailable(): void {
+    this.#available = false;
+    if (this.#probe) return;
+    this.#probe = setTimeout(() => {
+      this.#probe = undefined;
+      void this.ping().catch(noop).then(() => { if (!this.#available) this.#markUnavailable(); });
+    }, ADAPTER_PROBE_INTERVAL_MS);
+    this.#probe.unref();
+  }
+
   async #read(key: string): Promise<string | undefined> {
     const data = (await this.#call<SessionData | null | undefined>((cb) => this.#store.get(this.#prefix + key, cb))) as Partial<Wrapped> | null | undefined;
     if (!data || typeof data.v !== 'string') return undefined;
@@ -107,7 +131,7 @@ class ExpressSessionStoreAdapter implements Store {
     return new Promise<T>((resolve, reject) => {
       const done = (err?: unknown, data?: T) => {
         if (err) {
-          if (isConnectionError(err)) this.#available = false;
+          if (isConnectionError(err)) this.#markUnavailable();
           reject(err instanceof StoreUnavailableError ? err : new StoreUnavailableError('The wrapped session store failed', { cause: err }));
         } else {
           this.#available = true;
@@ -159,7 +183,9 @@ function isConnectionError(err: unknown, depth = 0): boolean {
  * several instances. There is no publish/subscribe.
  *
  * `available` turns `false` when an operation failed with a connection-type
- * error and back to `true` on the next success. Every error of the wrapped
+ * error and back to `true` on the next success; while it is `false` the
+ * adapter pings the wrapped store every second (`close()` stops that), since
+ * `requireSession()` sends no traffic to an unavailable store. Every error of the wrapped
  * store rejects as `StoreUnavailableError`. A store whose client queues
  * commands while offline (node-redis) makes operations wait; create such a
  * client with `disableOfflineQueue: true`.

@@ -31,8 +31,10 @@ import type { Store as SessionStore } from 'express-session';
 export interface Store {
   /**
    * `true` when `take`, `add`, `deleteIf` and `renewIf` are atomic across every
-   * process that shares the store. The proxy refuses to start several instances'
-   * worth of guarantees on a store that is not (see README, "Stores").
+   * process that shares the store. With a store that is not, the proxy warns at
+   * startup that single-use codes, refresh-token rotation and the upstream
+   * refresh lock hold within one process only: run one instance on it (see
+   * README, "Stores").
    */
   readonly atomic: boolean;
 
