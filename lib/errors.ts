@@ -35,65 +35,170 @@ export class OAuthError extends Error {
   }
 }
 
-/** `invalid_request` (400): a parameter is missing, repeated or malformed. */
+/**
+ * `invalid_request` (400): a parameter is missing, repeated or malformed.
+ *
+ * @example
+ * ```ts
+ * throw new InvalidRequestError('code_verifier is required (PKCE)');
+ * ```
+ */
 export class InvalidRequestError extends OAuthError {
   constructor(description: string) { super('invalid_request', description, 400); }
 }
-/** `invalid_client` (401): client authentication failed or the client is unknown. */
+/**
+ * `invalid_client` (401): client authentication failed or the client is unknown.
+ *
+ * @example
+ * ```ts
+ * throw new InvalidClientError('Client authentication failed: wrong client secret');
+ * ```
+ */
 export class InvalidClientError extends OAuthError {
   constructor(description: string) { super('invalid_client', description, 401); }
 }
-/** `invalid_grant` (400): the code, verifier or refresh token is invalid, expired or replayed. */
+/**
+ * `invalid_grant` (400): the code, verifier or refresh token is invalid, expired or replayed.
+ *
+ * @example
+ * ```ts
+ * throw new InvalidGrantError('The authorization code was already used');
+ * ```
+ */
 export class InvalidGrantError extends OAuthError {
   constructor(description: string) { super('invalid_grant', description, 400); }
 }
-/** `unauthorized_client` (400): the client may not use this grant type. */
+/**
+ * `unauthorized_client` (400): the client may not use this grant type.
+ *
+ * @example
+ * ```ts
+ * throw new UnauthorizedClientError('This client may not use the refresh_token grant');
+ * ```
+ */
 export class UnauthorizedClientError extends OAuthError {
   constructor(description: string) { super('unauthorized_client', description, 400); }
 }
-/** `unsupported_grant_type` (400). */
+/**
+ * `unsupported_grant_type` (400).
+ *
+ * @example
+ * ```ts
+ * throw new UnsupportedGrantTypeError('grant_type must be authorization_code or refresh_token');
+ * ```
+ */
 export class UnsupportedGrantTypeError extends OAuthError {
   constructor(description: string) { super('unsupported_grant_type', description, 400); }
 }
-/** `unsupported_response_type` (400). */
+/**
+ * `unsupported_response_type` (400).
+ *
+ * @example
+ * ```ts
+ * throw new UnsupportedResponseTypeError('response_type must be "code"');
+ * ```
+ */
 export class UnsupportedResponseTypeError extends OAuthError {
   constructor(description: string) { super('unsupported_response_type', description, 400); }
 }
-/** `invalid_scope` (400). */
+/**
+ * `invalid_scope` (400).
+ *
+ * @example
+ * ```ts
+ * throw new InvalidScopeError('scope must be a subset of the originally granted scope');
+ * ```
+ */
 export class InvalidScopeError extends OAuthError {
   constructor(description: string) { super('invalid_scope', description, 400); }
 }
-/** `invalid_target` (400, RFC 8707): the `resource` is not this server's. */
+/**
+ * `invalid_target` (400, RFC 8707): the `resource` is not this server's.
+ *
+ * @example
+ * ```ts
+ * throw new InvalidTargetError('resource must be https://mcp.example.com/mcp');
+ * ```
+ */
 export class InvalidTargetError extends OAuthError {
   constructor(description: string) { super('invalid_target', description, 400); }
 }
-/** `access_denied` (403): the person or the upstream IdP refused. */
+/**
+ * `access_denied` (403): the person or the upstream IdP refused.
+ *
+ * @example
+ * ```ts
+ * throw new AccessDeniedError('The user denied the request');
+ * ```
+ */
 export class AccessDeniedError extends OAuthError {
   constructor(description: string) { super('access_denied', description, 403); }
 }
-/** `invalid_redirect_uri` (400, RFC 7591). */
+/**
+ * `invalid_redirect_uri` (400, RFC 7591).
+ *
+ * @example
+ * ```ts
+ * throw new InvalidRedirectUriError('redirect_uris[0] uses the refused scheme "javascript:"');
+ * ```
+ */
 export class InvalidRedirectUriError extends OAuthError {
   constructor(description: string) { super('invalid_redirect_uri', description, 400); }
 }
-/** `invalid_client_metadata` (400, RFC 7591). */
+/**
+ * `invalid_client_metadata` (400, RFC 7591).
+ *
+ * @example
+ * ```ts
+ * throw new InvalidClientMetadataError('client_name: at most 200 characters');
+ * ```
+ */
 export class InvalidClientMetadataError extends OAuthError {
   constructor(description: string) { super('invalid_client_metadata', description, 400); }
 }
-/** `invalid_token` (401, RFC 6750): the bearer token is missing, malformed, expired or revoked. */
+/**
+ * `invalid_token` (401, RFC 6750): the bearer token is missing, malformed, expired or revoked.
+ *
+ * @example
+ * ```ts
+ * if (err instanceof InvalidTokenError) res.status(err.status).json(err.toJSON());
+ * ```
+ */
 export class InvalidTokenError extends OAuthError {
   constructor(description: string) { super('invalid_token', description, 401); }
 }
-/** `insufficient_scope` (403, RFC 6750). */
+/**
+ * `insufficient_scope` (403, RFC 6750).
+ *
+ * @example
+ * ```ts
+ * throw new InsufficientScopeError('This resource requires scope "profile"');
+ * ```
+ */
 export class InsufficientScopeError extends OAuthError {
   constructor(description: string) { super('insufficient_scope', description, 403); }
 }
-/** `too_many_requests` (429). */
+/**
+ * `too_many_requests` (429).
+ *
+ * @example
+ * ```ts
+ * throw new TooManyRequestsError('Too many registrations; retry later', 900);
+ * ```
+ */
 export class TooManyRequestsError extends OAuthError {
   constructor(description: string, retryAfterSeconds: number) {
     super('too_many_requests', description, 429, { headers: { 'Retry-After': String(retryAfterSeconds) } });
   }
 }
-/** `temporarily_unavailable` (503): the store or the upstream IdP cannot be reached; retry. Nothing was deleted. */
+/**
+ * `temporarily_unavailable` (503): the store or the upstream IdP cannot be reached; retry. Nothing was deleted.
+ *
+ * @example
+ * ```ts
+ * throw new TemporarilyUnavailableError('The session store is unavailable', { retryAfterSeconds: 5 });
+ * ```
+ */
 export class TemporarilyUnavailableError extends OAuthError {
   constructor(description: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super('temporarily_unavailable', description, 503, {
@@ -102,7 +207,14 @@ export class TemporarilyUnavailableError extends OAuthError {
     });
   }
 }
-/** `server_error` (500): anything unexpected. Details go to the logger, never to the client. */
+/**
+ * `server_error` (500): anything unexpected. Details go to the logger, never to the client.
+ *
+ * @example
+ * ```ts
+ * throw new ServerError(); // details go to the logger, never to the client
+ * ```
+ */
 export class ServerError extends OAuthError {
   constructor(description = 'An unexpected error occurred', options?: { cause?: unknown }) {
     super('server_error', description, 500, options);

@@ -3,28 +3,105 @@ import type { Store } from './stores/store.js';
 import type { Logger } from './logger.js';
 import type { ConsentPageRenderer } from './consent/render.js';
 
-/** Default lifetime of the proxy's access tokens: 1 hour. */
+/**
+ * Default lifetime of the proxy's access tokens: 1 hour.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, accessTokenTtl: DEFAULT_ACCESS_TOKEN_TTL / 4 });
+ * ```
+ */
 export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
-/** Default lifetime of a refresh-token family (the session): 30 days. */
+/**
+ * Default lifetime of a refresh-token family (the session): 30 days.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, refreshTokenTtl: DEFAULT_REFRESH_TOKEN_TTL / 2 });
+ * ```
+ */
 export const DEFAULT_REFRESH_TOKEN_TTL = 30 * 24 * 3600;
-/** Default grace window in which a just-rotated refresh token still returns the same successor: 30 s. */
+/**
+ * Default grace window in which a just-rotated refresh token still returns the same successor: 30 s.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, refreshTokenGracePeriod: DEFAULT_REFRESH_TOKEN_GRACE_PERIOD * 2 });
+ * ```
+ */
 export const DEFAULT_REFRESH_TOKEN_GRACE_PERIOD = 30;
-/** Default lifetime of a pending authorization (authorize → callback): 10 minutes. */
+/**
+ * Default lifetime of a pending authorization (authorize → callback): 10 minutes.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, authorizationTtl: DEFAULT_AUTHORIZATION_TTL / 2 });
+ * ```
+ */
 export const DEFAULT_AUTHORIZATION_TTL = 600;
-/** Default lifetime of a one-time authorization code: 60 s. */
+/**
+ * Default lifetime of a one-time authorization code: 60 s.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, codeTtl: DEFAULT_CODE_TTL / 2 });
+ * ```
+ */
 export const DEFAULT_CODE_TTL = 60;
-/** Default time a dynamically registered client that is never used stays registered: 24 hours. */
+/**
+ * Default time a dynamically registered client that is never used stays registered: 24 hours.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, registration: { unusedTtl: DEFAULT_UNUSED_CLIENT_TTL * 7 } });
+ * ```
+ */
 export const DEFAULT_UNUSED_CLIENT_TTL = 24 * 3600;
-/** Default time a used client stays registered after its last token: 90 days. */
+/**
+ * Default time a used client stays registered after its last token: 90 days.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, registration: { ttl: DEFAULT_CLIENT_TTL * 2 } });
+ * ```
+ */
 export const DEFAULT_CLIENT_TTL = 90 * 24 * 3600;
-/** Default time a consent approval is remembered per browser and client: 30 days. */
+/**
+ * Default time a consent approval is remembered per browser and client: 30 days.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, consent: { rememberFor: DEFAULT_CONSENT_REMEMBER / 30 } });
+ * ```
+ */
 export const DEFAULT_CONSENT_REMEMBER = 30 * 24 * 3600;
-/** Default upstream refresh skew: refresh when the upstream token expires within 60 s. */
+/**
+ * Default upstream refresh skew: refresh when the upstream token expires within 60 s.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, refresh: { skewSeconds: DEFAULT_REFRESH_SKEW * 2 } });
+ * ```
+ */
 export const DEFAULT_REFRESH_SKEW = 60;
-/** Minimum length, in bytes, of `secret` and `encryptionKey`. */
+/**
+ * Minimum length, in bytes, of `secret` and `encryptionKey`.
+ *
+ * @example
+ * ```ts
+ * if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) throw new Error('secret too short');
+ * ```
+ */
 export const MIN_SECRET_BYTES = 32;
 
-/** Endpoint overrides and IdP-specific settings for the upstream provider. */
+/**
+ * Endpoint overrides and IdP-specific settings for the upstream provider.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, providerConfig: { id: 'upstream', jwksUri: 'https://login.example.com/keys', authorizeParams: { access_type: 'offline' } } });
+ * ```
+ */
 export interface ProviderConfig {
   /** The provider id tools pass to `getToken()`. Default: derived from the provider's host (`idp.example.com` → `idp-example-com`). */
   id?: string;
@@ -53,7 +130,14 @@ export interface ProviderConfig {
   skipDiscovery?: boolean;
 }
 
-/** Consent settings. */
+/**
+ * Consent settings.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, consent: { enabled: true, rememberFor: 7 * 24 * 3600 } });
+ * ```
+ */
 export interface ConsentConfig {
   /** Show the proxy's consent page before any upstream redirect. Default: `true` when dynamic registration is open, else `false`. */
   enabled?: boolean;
@@ -63,7 +147,14 @@ export interface ConsentConfig {
   render?: ConsentPageRenderer;
 }
 
-/** Upstream refresh settings. */
+/**
+ * Upstream refresh settings.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, refresh: { enabled: true, skewSeconds: 120 } });
+ * ```
+ */
 export interface RefreshConfig {
   /** Refresh upstream access tokens on demand. Default: `true`. */
   enabled?: boolean;
@@ -71,7 +162,14 @@ export interface RefreshConfig {
   skewSeconds?: number;
 }
 
-/** Dynamic client registration (RFC 7591) settings. */
+/**
+ * Dynamic client registration (RFC 7591) settings.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, registration: { rateLimit: { windowMs: 60_000, limit: 5 }, unusedTtl: 3600 } });
+ * ```
+ */
 export interface RegistrationConfig {
   /** Accept `POST /register`. Default: `true`. */
   enabled?: boolean;
@@ -83,7 +181,14 @@ export interface RegistrationConfig {
   ttl?: number;
 }
 
-/** Client ID Metadata Document settings (MCP 2025-11-25). */
+/**
+ * Client ID Metadata Document settings (MCP 2025-11-25).
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, clientMetadataDocuments: { enabled: false } });
+ * ```
+ */
 export interface ClientMetadataDocumentConfig {
   /** Accept https URLs as `client_id`. Default: `true`. */
   enabled?: boolean;

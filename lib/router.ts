@@ -13,7 +13,14 @@ import { jsonErrorHandler } from './endpoints/respond.js';
 import { sessionMiddleware, type RequireSessionOptions } from './session/require-session.js';
 import { describeError } from './logger.js';
 
-/** Health of the proxy's dependencies, for a `/ready` endpoint. */
+/**
+ * Health of the proxy's dependencies, for a `/ready` endpoint.
+ *
+ * @example
+ * ```ts
+ * const { ready, store, upstream }: ReadyState = await oauth.ready();
+ * ```
+ */
 export interface ReadyState {
   ready: boolean;
   store: 'ok' | 'unavailable';
@@ -129,7 +136,14 @@ export function createOAuthProxy(options: OAuthProxyOptions): OAuthProxy {
   return router;
 }
 
-/** Options of the standalone {@link requireSession}. */
+/**
+ * Options of the standalone {@link requireSession}.
+ *
+ * @example
+ * ```ts
+ * app.all('/mcp', requireSession({ proxy: oauth, scopes: ['openid'] }), handler);
+ * ```
+ */
 export interface StandaloneRequireSessionOptions extends RequireSessionOptions {
   /** The proxy whose tokens to accept. Default: the one proxy created in this process. */
   proxy?: OAuthProxy;

@@ -4,7 +4,14 @@
  * under {@link PAGE_SECURITY_HEADERS}.
  */
 
-/** Everything the consent page shows. All strings are raw: the renderer escapes them. */
+/**
+ * Everything the consent page shows. All strings are raw: the renderer escapes them.
+ *
+ * @example
+ * ```ts
+ * const html = renderConsentPage(model); // model: ConsentPageModel, built by the proxy
+ * ```
+ */
 export interface ConsentPageModel {
   /** The client's `client_name`, or its id when it has none. Claimed by the client, not verified. */
   clientName: string;
@@ -29,7 +36,15 @@ export interface ConsentPageModel {
   transactionId: string;
 }
 
-/** Renders the consent page. Must escape everything it prints (use {@link escapeHtml}). */
+/**
+ * Renders the consent page. Must escape everything it prints (use {@link escapeHtml}).
+ *
+ * @example
+ * ```ts
+ * const render: ConsentPageRenderer = (m) => `<h1>Allow ${escapeHtml(m.clientName)}?</h1>…`;
+ * createOAuthProxy({ ...options, consent: { render } });
+ * ```
+ */
 export type ConsentPageRenderer = (model: ConsentPageModel) => string;
 
 const ESCAPES: Readonly<Record<string, string>> = {

@@ -29,7 +29,14 @@ export interface AuthInfo {
   extra?: Record<string, unknown>;
 }
 
-/** The typed contents of `req.auth.extra`. */
+/**
+ * The typed contents of `req.auth.extra`.
+ *
+ * @example
+ * ```ts
+ * const { sub, sid, claims, upstreamTokens } = req.auth!.extra as unknown as SessionAuthExtra;
+ * ```
+ */
 export interface SessionAuthExtra {
   /** The upstream subject. */
   sub: string;
@@ -92,7 +99,14 @@ class SessionUpstreamTokens implements UpstreamTokens {
   }
 }
 
-/** Options of `requireSession()`. */
+/**
+ * Options of `requireSession()`.
+ *
+ * @example
+ * ```ts
+ * app.all('/admin/mcp', oauth.requireSession({ scopes: ['profile'] }), handler);
+ * ```
+ */
 export interface RequireSessionOptions {
   /** Scopes every request must carry; a token without them gets 403 `insufficient_scope`. */
   scopes?: string[];

@@ -13,7 +13,14 @@ const PRODUCTION_WARNING =
 /** Set on `globalThis` once warned, so the warning fires once per process even with two copies of this module. */
 const WARNED = Symbol.for('mcp-oauth-proxy.MemoryStore.productionWarning');
 
-/** Options for {@link MemoryStore}. */
+/**
+ * Options for {@link MemoryStore}.
+ *
+ * @example
+ * ```ts
+ * new MemoryStore({ maxEntries: 50_000, sweepIntervalMs: 30_000 });
+ * ```
+ */
 export interface MemoryStoreOptions {
   /** Maximum number of entries before the least recently used is evicted. Default `100_000`. */
   maxEntries?: number;

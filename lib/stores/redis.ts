@@ -21,7 +21,14 @@ export interface RedisClientOrCluster {
   withCommandOptions(options: { timeout: number }): unknown;
 }
 
-/** Options for {@link RedisStore}. */
+/**
+ * Options for {@link RedisStore}.
+ *
+ * @example
+ * ```ts
+ * new RedisStore({ client, prefix: 'mcp-oauth:', commandTimeoutMs: 2_000 });
+ * ```
+ */
 export interface RedisStoreOptions {
   /** A node-redis v5 client or cluster client. The store never connects, closes or destroys it. */
   client: RedisClientOrCluster;

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Store } from '../stores/store.js';
 
-/** Options for {@link runStoreContractTests}. */
+/**
+ * Options for {@link runStoreContractTests}.
+ *
+ * @example
+ * ```ts
+ * runStoreContractTests('MyStore', factory, { atomic: false });
+ * ```
+ */
 export interface StoreContractOptions {
   /** Run the concurrency tests (50 concurrent `take`/`add` of one key). Default `true`. */
   atomic?: boolean;
