@@ -1,0 +1,172 @@
+/**
+ * `npm run bench`: what the proxy costs per MCP request, per sign-in and per
+ * stored session, measured on loopback against real servers this script starts.
+ * Throughput is reported as ratios to the unprotected route measured in the same
+ * run (alternating runs, median of rounds), never as bare absolute numbers.
+ * See bench/README.md for what each case does and how to read the results.
+ *
+ * Options: --duration s (per run, 1) --rounds n (10) --connections n (50)
+ *   --signin-seconds s (4) --signin-workers n (8) --sessions 10000,100000 --bound n (10000)
+ *   --only ids (comma list of case ids, plus `signin`, `memory`, `micro`)
+ *   --quick (tiny run for CI: 1 s, 1 round, 4 connections, 100 sessions) --out path (bench/results.json)
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { alternate, measure, median, type Target } from './load.js';
+import { root, startServer } from './harness.js';
+import { runMicro, type MicroResult } from './micro.js';
+import { machine, machineLine, table, type Row } from './report.js';
+import { registerClient, runSignIns, signIn, type SignInRun } from './signin.js';
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+const { values: a } = parseArgs({
+  options: {
+    duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' },
+    'signin-seconds': { type: 'string' }, 'signin-workers': { type: 'string' }, sessions: { type: 'string' }, bound: { type: 'string' },
+    only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' },
+  },
+});
+const q = a.quick;
+const cfg = {
+  duration: Number(a.duration ?? 1),
+  rounds: Number(a.rounds ?? (q ? 1 : 10)),
+  connections: Number(a.connections ?? (q ? 4 : 50)),
+  warmup: !q,
+  signinSeconds: Number(a['signin-seconds'] ?? (q ? 1 : 4)),
+  signinWorkers: Number(a['signin-workers'] ?? (q ? 2 : 8)),
+  signinRounds: q ? 1 : 3,
+  sessions: a.sessions ?? (q ? '100' : '10000,100000'),
+  bound: a.bound ?? (q ? '100' : '10000'),
+  cache: q ? '100' : '10000',
+  out: resolve(a.out ?? join(root, 'bench', 'results.json')),
+};
+const only = a.only ? new Set(a.only.split(',')) : undefined;
+const wanted = (id: string) => !only || only.has(id);
+
+interface Case { id: string; label: string; path: string; store: 'memory' | 'redis' | 'sdk'; min?: number }
+const CASES: Case[] = [
+  { id: 'session-memory', label: 'requireSession() — MemoryStore', path: '/memory/mcp', store: 'memory', min: 0.9 },
+  { id: 'session-redis', label: 'requireSession() — RedisStore', path: '/redis/mcp', store: 'redis', min: 0.9 },
+  { id: 'vault-memory', label: '+ tryGetToken() vault read — MemoryStore', path: '/memory/mcp-vault', store: 'memory', min: 0.85 },
+  { id: 'vault-redis', label: '+ tryGetToken() vault read — RedisStore', path: '/redis/mcp-vault', store: 'redis', min: 0.75 },
+  { id: 'sdk-bearer', label: 'SDK requireBearerAuth + jose HS256 (peer baseline)', path: '/sdk/mcp', store: 'sdk' },
+];
+
+function runMemory(): Promise<Record<string, unknown>> {
+  const args = ['--expose-gc', '--max-old-space-size=4096', '--import', 'tsx', join(root, 'bench', 'memory.ts'), '--sessions', cfg.sessions, '--bound', cfg.bound, '--cache', cfg.cache, '--calibrate', q ? '3' : '20'];
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  return new Promise((res, rej) => child.on('exit', (code) => {
+    const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+    if (code !== 0 || !line) rej(new Error(`memory bench failed (exit ${code})`));
+    else res(JSON.parse(line.slice(7)) as Record<string, unknown>);
+  }));
+}
+
+async function main(): Promise<void> {
+  const m = machine();
+  log(`mcp-oauth-proxy bench — ${machineLine(m)}`);
+  log(`config: ${cfg.duration} s per run, ${cfg.rounds} rounds, ${cfg.connections} connections`);
+  const rows: Row[] = [];
+  const server = await startServer();
+  const { ready, cpu } = server;
+  const throughput: Record<string, unknown> = {};
+  const signIns: Record<string, SignInRun[]> = {};
+  let failed: unknown;
+  try {
+    if (ready.redisError) log(`Redis unavailable (${ready.redisError}): Redis cases are skipped`);
+    const tokens: Record<string, string> = {};
+    const clients: Record<string, string> = {};
+    for (const [store, issuer] of Object.entries(ready.issuers)) {
+      clients[store] = await registerClient(issuer);
+      tokens[store] = (await signIn(issuer, clients[store]!)).access_token; // a real sign-in through the stub upstream
+    }
+    tokens.sdk = tokens.memory!;
+    const cases = CASES.filter((c) => wanted(c.id) && tokens[c.store]);
+    const plain: Target = { id: 'unprotected', url: `${ready.base}/plain` };
+    const targets = cases.map((c): Target => ({ id: c.id, url: ready.base + c.path, token: tokens[c.store]! }));
+    for (const t of [plain, ...targets]) {
+      const res = await fetch(t.url, { headers: t.token ? { authorization: `Bearer ${t.token}` } : {} });
+      if (res.status !== 200) throw new Error(`${t.id}: ${t.url} answered ${res.status} ${await res.text()}`);
+      await res.arrayBuffer();
+    }
+
+    if (targets.length) {
+      if (cfg.warmup) { log('warm-up'); for (const t of [plain, ...targets]) await measure(t, { connections: cfg.connections, seconds: 2 }); }
+      log(`throughput: unprotected vs each case, alternately (${cfg.rounds} rounds)`);
+      const r = await alternate(plain, targets, { connections: cfg.connections, seconds: cfg.duration, rounds: cfg.rounds, cpu, log });
+      const sdk = r.cases.find((c) => c.id === 'sdk-bearer');
+      rows.push({ case: 'unprotected Express route', value: r.baseline.medianRps, unit: 'req/s', ratio: 1, cpuUs: r.baseline.medianCpuUsPerReq, cpuRatio: 1, target: '' });
+      for (const c of r.cases) {
+        const def = CASES.find((d) => d.id === c.id)!;
+        const vsSdk = sdk && c !== sdk ? c.medianRatio / sdk.medianRatio : undefined;
+        const valid = c.failures === 0;
+        const pass = def.min === undefined ? undefined : valid && c.medianRatio >= def.min && (vsSdk === undefined || vsSdk >= 1);
+        rows.push({
+          case: def.label, value: c.medianRps, unit: 'req/s', ratio: c.medianRatio, ratioIqr: c.ratioIqr, cpuUs: c.medianCpuUsPerReq, cpuRatio: c.medianCpuRatio, ...(vsSdk !== undefined ? { vsSdk } : {}),
+          target: def.min === undefined ? 'baseline' : `≥ ${def.min.toFixed(2)}${sdk ? ', ≥ SDK' : ''}`, ...(pass !== undefined ? { pass } : {}),
+          ...(valid ? {} : { note: `${c.failures} failed requests: INVALID` }),
+        });
+      }
+      Object.assign(throughput, { baseline: r.baseline, cases: r.cases });
+    }
+
+    if (wanted('signin')) {
+      log(`sign-ins: ${cfg.signinWorkers} concurrent browsers, authorize → upstream stub → callback → token, ${cfg.signinSeconds} s per run`);
+      for (let round = 0; round < cfg.signinRounds; round++) {
+        for (const [store, issuer] of Object.entries(ready.issuers)) {
+          const run = await runSignIns({ issuer, clientId: clients[store]!, workers: cfg.signinWorkers, durationMs: cfg.signinSeconds * 1000, cpu });
+          (signIns[store] ??= []).push(run);
+          log(`  ${store}: ${run.perSecond.toFixed(1)} sign-ins/s, server CPU ${run.serverCpuMsPerSignIn?.toFixed(2)} ms/sign-in (${run.completed} completed, ${run.failed} failed${run.firstError ? `: ${run.firstError}` : ''})`);
+        }
+      }
+      for (const [store, runs] of Object.entries(signIns)) {
+        const bad = runs.reduce((n, x) => n + x.failed, 0);
+        rows.push({ case: `complete sign-ins (authorize → callback → token) — ${store === 'memory' ? 'MemoryStore' : 'RedisStore'}`, value: median(runs.map((x) => x.perSecond)), unit: 'sign-ins/s', target: 'report', note: `server CPU ${median(runs.map((x) => x.serverCpuMsPerSignIn ?? NaN)).toFixed(2)} ms/sign-in${bad ? `, ${bad} FAILED` : ''}`, ...(bad ? { pass: false } : {}) });
+      }
+    }
+  } catch (err) {
+    failed = err;
+  }
+  const serverInfo = await server.shutdown();
+  if (failed) throw failed;
+
+  let memory: Record<string, unknown> | undefined;
+  if (wanted('memory')) {
+    log(`memory: MemoryStore with ${cfg.sessions} live sessions (node --expose-gc)`);
+    memory = await runMemory();
+    const mem = memory as { keysPerSignIn: { same: boolean }; perCount: Array<{ sessions: number; entries: number; bytesPerSession: number; bytes: number }>; bound: { maxEntries: number; sessionsCreated: number; maxEntriesSeen: number; held: boolean; entriesAfterSweep: number; swept: boolean; bytesAfterSweep: number }; tokenCache: { entries: number; bytesPerEntry: number } };
+    for (const p of mem.perCount) {
+      rows.push({ case: `memory: ${p.sessions.toLocaleString('en-US')} live sessions in MemoryStore`, value: p.bytesPerSession, unit: 'B/session', target: 'report', note: `${(p.bytes / 2 ** 20).toFixed(1)} MiB, ${p.entries / p.sessions} entries/session` });
+    }
+    const b = mem.bound;
+    rows.push({ case: `bound: maxEntries ${b.maxEntries}, ${b.sessionsCreated} sessions created`, value: b.maxEntriesSeen, unit: 'entries', target: `≤ ${b.maxEntries}`, pass: b.held, note: 'most entries held' });
+    rows.push({ case: 'expiry: entries left after every TTL passed + periodic sweep', value: b.entriesAfterSweep, unit: 'entries', target: '0', pass: b.swept, note: `heap ${(b.bytesAfterSweep / 2 ** 20).toFixed(2)} MiB above baseline` });
+    rows.push({ case: `verified-token cache (bounded at 10,000 entries)`, value: mem.tokenCache.bytesPerEntry, unit: 'B/entry', target: 'report' });
+    if (!mem.keysPerSignIn.same) rows.push({ case: 'memory: cheap path leaves the same keys as a real sign-in', value: 0, unit: 'entries', target: 'same', pass: false });
+  }
+
+  let micro: MicroResult[] | undefined;
+  if (wanted('micro')) {
+    log('per-request CPU in-process (no HTTP): best of 5 repetitions');
+    micro = await runMicro(q ? 500 : 20_000);
+    for (const x of micro) log(`  ${x.microseconds.toFixed(2).padStart(8)} µs  ${x.label}`);
+  }
+
+  m.loadavgEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  const text = table(rows);
+  const microText = micro ? `\n\nIn-process cost per request (no HTTP; best of 5):\n${micro.map((x) => `${x.microseconds.toFixed(2).padStart(8)} µs  ${x.label}`).join('\n')}` : '';
+  process.stdout.write(`\n${text}${microText}\n\nMachine: ${machineLine(m)}\n`);
+  const missed = rows.filter((r) => r.pass === false).map((r) => r.case);
+  process.stdout.write(missed.length ? `Targets missed: ${missed.join('; ')}\n` : 'All targets met.\n');
+  mkdirSync(dirname(cfg.out), { recursive: true });
+  writeFileSync(cfg.out, `${JSON.stringify({ machine: m, config: { ...cfg, out: relative(root, cfg.out) }, rows, table: text, missed, throughput, signIns, memory, micro, server: serverInfo }, null, 2)}\n`);
+  log(`wrote ${cfg.out}`);
+}
+
+main().catch((err: unknown) => { console.error(err); process.exit(1); });

@@ -1,0 +1,95 @@
+/**
+ * Creating live sessions cheaply for the memory benchmark, through the proxy's
+ * own services in the order the callback and token endpoints call them, and a
+ * store wrapper that records which keys a real HTTP sign-in leaves behind (to
+ * prove the cheap path leaves the same ones).
+ */
+import { randomBytes } from 'node:crypto';
+import type { SessionData, Store as SessionStore } from 'express-session';
+import { createContext, type ProxyContext } from '../lib/context.js';
+import { parseOptions, type OAuthProxyOptions } from '../lib/options.js';
+import { MemoryStore, toSessionStore, type Store } from '../lib/index.js';
+import { randomToken } from '../lib/crypto.js';
+
+/** A logger that drops warnings (the bench's options are deliberately not production ones) and prints errors. */
+export const quiet = { warn: () => {}, error: (o: unknown, m?: string) => console.error(m, o) };
+
+/** The key's kind: what comes before the first ':' (e.g. `sess`, `vault`, `rt`, `code-used`, `bsess`). */
+export const kindOf = (key: string) => key.slice(0, key.indexOf(':'));
+
+/** A MemoryStore that also remembers which keys are live (written and not taken or deleted). Calibration only. */
+export class RecordingStore extends MemoryStore {
+  readonly live = new Set<string>();
+  override async set(key: string, value: string, ttlMs: number) { await super.set(key, value, ttlMs); this.live.add(key); }
+  override async add(key: string, value: string, ttlMs: number) { const ok = await super.add(key, value, ttlMs); if (ok) this.live.add(key); return ok; }
+  override async take(key: string) { this.live.delete(key); return super.take(key); }
+  override async delete(key: string) { this.live.delete(key); return super.delete(key); }
+  override async deleteIf(key: string, value: string) { const ok = await super.deleteIf(key, value); if (ok) this.live.delete(key); return ok; }
+  /** Live key kinds and their counts. */
+  kinds(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const k of this.live) out[kindOf(k)] = (out[kindOf(k)] ?? 0) + 1;
+    return out;
+  }
+}
+
+/** The proxy's services on a given store, as createOAuthProxy() wires them (no HTTP). */
+export function services(store: MemoryStore, extra: Partial<OAuthProxyOptions> = {}): ProxyContext {
+  return createContext(parseOptions({
+    issuer: 'http://127.0.0.1:9/oauth',
+    provider: 'http://127.0.0.1:9',
+    clientId: 'bench-proxy',
+    clientSecret: 'bench-proxy-upstream-secret',
+    scopes: ['profile'],
+    providerConfig: { id: 'upstream' },
+    secret: 'bench-signing-secret-0123456789-abcdefghijk',
+    encryptionKey: 'bench-vault-key-0123456789-abcdefghijklmnopq',
+    consent: { enabled: false },
+    logger: quiet,
+    ...extra,
+    store,
+  }));
+}
+
+/**
+ * Creates one live session as a real sign-in does: what `GET /callback` writes
+ * (sealed upstream tokens, session record, one-time code), what `POST /token`
+ * does with it (atomic code consume + used marker, session and vault rewritten
+ * with their full TTLs, refresh token record), and the browser-session record
+ * the browser leg leaves (serialised like a real one, through the same adapter).
+ * Values are random per session, like the stub upstream's.
+ */
+export async function createSession(ctx: ProxyContext, browser: { store: SessionStore; template: SessionData }): Promise<string> {
+  const pid = ctx.upstream.id;
+  const now = ctx.clock();
+  const n = randomBytes(6).toString('hex');
+  const tokens = {
+    access_token: `up_at_${randomBytes(16).toString('base64url')}`, token_type: 'bearer',
+    refresh_token: `up_rt_${randomBytes(16).toString('base64url')}`, expires_at: Math.floor(now / 1000) + 3600, scope: 'profile',
+  };
+  const claims = { sub: `bench-user-${n}`, name: 'Bench User', email: `user${n}@bench.example` };
+  const clientId = 'mop_client_benchbenchbenchbenchbenc';
+  // callback.ts
+  const sid = randomToken(ctx.random, 'sid_', 18);
+  const holdMs = ctx.options.codeTtl * 1000 * 5;
+  await ctx.vault.put(sid, pid, tokens, holdMs);
+  await ctx.sessions.save({ sid, sub: claims.sub, clientId, scope: 'profile', claims, providers: [pid], createdAt: now }, holdMs);
+  const code = await ctx.codes.issue({ sid, clientId, redirectUri: 'http://127.0.0.1:9/callback', codeChallenge: randomToken(ctx.random), scope: 'profile' });
+  // token.ts (authorization_code grant)
+  const consumed = await ctx.codes.consume(code);
+  const session = (await ctx.sessions.get(consumed.sid))!;
+  await ctx.sessions.save(session, ctx.options.refreshTokenTtl * 1000);
+  const sealed = (await ctx.vault.get(sid, pid))!;
+  await ctx.vault.put(sid, pid, sealed, ctx.broker.vaultTtlMs(sealed));
+  await ctx.refreshTokens.issue({ sid, clientId, scope: consumed.scope });
+  // browser leg: one express-session record per browser that signed in
+  const browserSid = randomBytes(24).toString('base64url');
+  const data = JSON.parse(JSON.stringify(browser.template)) as SessionData;
+  // express-session hands stores a Cookie whose `maxAge` is a getter (not serialised); the adapter's TTL reads it.
+  Object.defineProperty(data.cookie, 'maxAge', { value: data.cookie.originalMaxAge, enumerable: false });
+  await new Promise<void>((resolve, reject) => browser.store.set(browserSid, data, (err?: unknown) => (err ? reject(err) : resolve())));
+  return sid;
+}
+
+/** The browser-session store the proxy would use for this store. */
+export const browserStore = (store: Store): SessionStore => store.sessionStore?.() ?? toSessionStore(store);
