@@ -124,6 +124,80 @@ describe('Vault', () => {
   });
 });
 
+describe('Vault: the cache of opened records', () => {
+  const tokens = { access_token: 'upstream-at', refresh_token: 'upstream-rt', expires_at: 1_900_000_000 };
+
+  /** A Sealer that counts how often it decrypts: the real one, observed. */
+  function countingSealer() {
+    const sealer = new Sealer([K1], defaultRandomBytes);
+    const counter = { opens: 0 };
+    const open = sealer.open.bind(sealer);
+    sealer.open = (sealed: string, aad: string) => { counter.opens += 1; return open(sealed, aad); };
+    return { sealer, counter };
+  }
+
+  it('opens a record once while the store keeps returning the same sealed value, and hands out a frozen set', async () => {
+    const { sealer, counter } = countingSealer();
+    const vault = new Vault(newStore(), sealer);
+    await vault.put('sid_A', 'upstream', tokens, 60_000);
+    const first = await vault.get('sid_A', 'upstream');
+    const again = await vault.get('sid_A', 'upstream');
+    expect(first).toEqual(tokens);
+    expect(again).toBe(first);
+    expect(counter.opens).toBe(1);
+    expect(Object.isFrozen(first)).toBe(true);
+  });
+
+  it('sees a record rewritten or deleted by another instance at once', async () => {
+    const store = newStore();
+    const { sealer, counter } = countingSealer();
+    const mine = new Vault(store, sealer);
+    const other = new Vault(store, new Sealer([K1], defaultRandomBytes));
+    await mine.put('sid_A', 'upstream', tokens, 60_000);
+    expect(await mine.get('sid_A', 'upstream')).toEqual(tokens);
+    await other.put('sid_A', 'upstream', { access_token: 'refreshed-at', refresh_token: 'rotated-rt' }, 60_000);
+    expect(await mine.get('sid_A', 'upstream')).toEqual({ access_token: 'refreshed-at', refresh_token: 'rotated-rt' });
+    expect(counter.opens).toBe(2);
+    await other.delete('sid_A', 'upstream');
+    expect(await mine.get('sid_A', 'upstream')).toBeUndefined();
+  });
+
+  it('a record tampered with after it was opened reads as absent', async () => {
+    const store = newStore();
+    const vault = new Vault(store, new Sealer([K1], defaultRandomBytes));
+    await vault.put('sid_A', 'upstream', tokens, 60_000);
+    expect(await vault.get('sid_A', 'upstream')).toEqual(tokens);
+    const raw = (await store.get(keys.vault('sid_A', 'upstream')))!;
+    const p = raw.split('.');
+    p[4] = `${p[4]!.slice(0, -2)}${p[4]!.endsWith('AA') ? 'BB' : 'AA'}`;
+    await store.set(keys.vault('sid_A', 'upstream'), p.join('.'), 60_000);
+    expect(await vault.get('sid_A', 'upstream')).toBeUndefined();
+  });
+
+  it('a value copied from another session is not served from the cache of that session', async () => {
+    const store = newStore();
+    const vault = new Vault(store, new Sealer([K1], defaultRandomBytes));
+    await vault.put('sid_A', 'upstream', tokens, 60_000);
+    expect(await vault.get('sid_A', 'upstream')).toEqual(tokens);
+    await store.set(keys.vault('sid_B', 'upstream'), (await store.get(keys.vault('sid_A', 'upstream')))!, 60_000);
+    expect(await vault.get('sid_B', 'upstream')).toBeUndefined();
+  });
+
+  it('is bounded: past its size the oldest record is opened again', async () => {
+    const { sealer, counter } = countingSealer();
+    const vault = new Vault(newStore(), sealer, 2);
+    for (const sid of ['s1', 's2', 's3']) {
+      await vault.put(sid, 'upstream', { access_token: `at-${sid}` }, 60_000);
+      await vault.get(sid, 'upstream');
+    }
+    expect(counter.opens).toBe(3);
+    await vault.get('s3', 'upstream');
+    expect(counter.opens).toBe(3);
+    expect(await vault.get('s1', 'upstream')).toEqual({ access_token: 'at-s1' });
+    expect(counter.opens).toBe(4);
+  });
+});
+
 describe('secret and encryptionKey are independent', () => {
   const S2 = 'rotated-signing-secret-0123456789-abcdefghij';
   const E2 = 'rotated-vault-key-0123456789-abcdefghijklmnop';

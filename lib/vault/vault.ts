@@ -14,35 +14,73 @@ export interface UpstreamTokenSet {
   scope?: string;
 }
 
+/** Default number of opened vault records kept per process (one per session and provider). */
+export const DEFAULT_VAULT_CACHE_SIZE = 10_000;
+
+interface Opened { sealed: string; tokens: Readonly<UpstreamTokenSet> }
+
 /**
  * Internal: the encrypted token vault. Records are keyed by a stable session id
  * and a provider id, so one session can hold tokens of several upstreams, and
  * refreshing the proxy's own tokens never moves them. Each record is sealed with
  * AES-256-GCM under associated data `sid|provider|upstream-tokens`.
+ *
+ * Every read goes to the store, so a record rewritten or deleted by another
+ * instance is seen at once. What is saved is the decryption: a bounded cache
+ * remembers, per record, the sealed string last opened and what it opened to.
+ * When the store returns that same string again, the cached (frozen) token set
+ * is returned without AES-GCM and JSON work. A sealed string names its key, IV
+ * and tag, so equal strings under the same associated data open to equal
+ * plaintexts; any other string is opened and authenticated as usual.
  */
 export class Vault {
   readonly #store: Store;
   readonly #sealer: Sealer;
+  readonly #opened = new Map<string, Opened>();
+  readonly #cacheSize: number;
 
-  constructor(store: Store, sealer: Sealer) {
+  constructor(store: Store, sealer: Sealer, cacheSize = DEFAULT_VAULT_CACHE_SIZE) {
     this.#store = store;
     this.#sealer = sealer;
+    this.#cacheSize = cacheSize;
   }
 
-  async get(sid: string, providerId: string): Promise<UpstreamTokenSet | undefined> {
-    const raw = await this.#store.get(keys.vault(sid, providerId));
-    if (raw === undefined) return undefined;
+  async get(sid: string, providerId: string): Promise<Readonly<UpstreamTokenSet> | undefined> {
+    const key = keys.vault(sid, providerId);
+    const raw = await this.#store.get(key);
+    if (raw === undefined) {
+      this.#opened.delete(key);
+      return undefined;
+    }
+    const hit = this.#opened.get(key);
+    if (hit !== undefined && hit.sealed === raw) return hit.tokens;
     const plain = this.#sealer.open(raw, aad(sid, providerId));
-    if (plain === undefined) return undefined;
-    return JSON.parse(plain) as UpstreamTokenSet;
+    if (plain === undefined) {
+      this.#opened.delete(key);
+      return undefined;
+    }
+    const tokens = Object.freeze(JSON.parse(plain) as UpstreamTokenSet);
+    this.#remember(key, raw, tokens);
+    return tokens;
   }
 
   async put(sid: string, providerId: string, tokens: UpstreamTokenSet, ttlMs: number): Promise<void> {
-    await this.#store.set(keys.vault(sid, providerId), this.#sealer.seal(JSON.stringify(tokens), aad(sid, providerId)), ttlMs);
+    const key = keys.vault(sid, providerId);
+    this.#opened.delete(key);
+    await this.#store.set(key, this.#sealer.seal(JSON.stringify(tokens), aad(sid, providerId)), ttlMs);
   }
 
   async delete(sid: string, providerId: string): Promise<void> {
-    await this.#store.delete(keys.vault(sid, providerId));
+    const key = keys.vault(sid, providerId);
+    this.#opened.delete(key);
+    await this.#store.delete(key);
+  }
+
+  #remember(key: string, sealed: string, tokens: Readonly<UpstreamTokenSet>): void {
+    if (this.#cacheSize <= 0) return;
+    this.#opened.delete(key);
+    if (this.#opened.size >= this.#cacheSize) this.#opened.delete(this.#opened.keys().next().value!);
+    this.#opened.set(key, { sealed, tokens });
   }
 }
 
