@@ -3,6 +3,7 @@ import { createClient, type RedisClientType } from 'redis';
 import { RedisStore } from '../../lib/stores/redis.js';
 import { StoreUnavailableError } from '../../lib/stores/store.js';
 import { startRedisServer, waitFor, type RedisServer } from '../helpers/redis.js';
+import { startPersistentRedisServer, type PersistentRedisServer } from '../helpers/redis-persistent.js';
 
 describe('RedisStore during a Redis outage', () => {
   let server: RedisServer & { dispose(): Promise<void> };
@@ -85,4 +86,55 @@ describe('RedisStore during a Redis outage', () => {
     }, 'the subscription delivers again');
     expect(received).not.toContain('lost');
   });
+});
+
+describe('RedisStore when Redis freezes under load', () => {
+  let server: PersistentRedisServer;
+  let client: RedisClientType;
+  let store: RedisStore;
+
+  beforeAll(async () => {
+    server = await startPersistentRedisServer();
+    // Defaults on purpose: no socketTimeout or pingInterval, so node-redis alone would never notice the freeze.
+    client = createClient({ url: server.url });
+    client.on('error', () => {});
+    await client.connect();
+    store = new RedisStore({ client, prefix: 'frozen:', commandTimeoutMs: 500, logger: { warn: () => {}, error: () => {} } });
+  });
+
+  afterAll(async () => {
+    await store?.close().catch(() => {});
+    client?.destroy();
+    await server?.dispose();
+  });
+
+  it('times out what was sent, sends nothing more until Redis answers again, and then works with the same client', async () => {
+    // SIGSTOP: the socket stays open and nothing is read. 40 writes of 1 MB fill the kernel's socket
+    // buffers after a few; node-redis holds the rest in its own queue, waiting for 'drain'.
+    const value = 'x'.repeat(1024 * 1024);
+    server.pause();
+    try {
+      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => store.set(`big:${i}`, value, 60_000).then(() => 'stored', (err: unknown) => err)));
+      expect(results.every((r) => r instanceof StoreUnavailableError && /got no answer within 500 ms/.test(r.message))).toBe(true);
+
+      // Stalled: later commands are refused at once and never reach node-redis' queue.
+      const refused = await store.set('sent-while-stalled', 'v', 60_000).catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(StoreUnavailableError);
+      expect((refused as Error).message).toMatch(/not answering \(SET not sent\)/);
+      const sessionRefused = await new Promise((resolve) => store.sessionStore().set('sid-stalled', { cookie: {} } as never, (err) => resolve(err)));
+      expect(sessionRefused).toBeInstanceOf(StoreUnavailableError);
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      server.resume();
+    }
+
+    // Redis answers the writes it had on the wire; the first answer ends the stall.
+    await waitFor(async () => (await store.get('big:0').catch(() => undefined)) === value, 'the store answers again');
+    await store.set('after', 'v2', 60_000);
+    await expect(store.take('after')).resolves.toBe('v2');
+    // Replies on one connection come in order: once this is answered, whatever was queued has run.
+    await expect(client.ping()).resolves.toBe('PONG');
+    await expect(client.exists('frozen:sent-while-stalled')).resolves.toBe(0);
+    await expect(client.exists('frozen:bsess:sid-stalled')).resolves.toBe(0);
+  }, 60_000);
 });

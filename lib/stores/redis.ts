@@ -18,7 +18,7 @@ export const REDIS_SESSION_PREFIX = 'bsess:';
 export interface RedisClientOrCluster {
   readonly isOpen: boolean;
   duplicate(): unknown;
-  withCommandOptions(options: { timeout: number }): unknown;
+  withCommandOptions(options: object): unknown;
 }
 
 /**
@@ -34,7 +34,11 @@ export interface RedisStoreOptions {
   client: RedisClientOrCluster;
   /** Put before every key and channel; must not contain `{` or `}` (Redis Cluster hash tags). Default `'mcp-oauth:'`. */
   prefix?: string;
-  /** Per-command timeout in milliseconds. Default `5_000`. */
+  /**
+   * Milliseconds a command may go unanswered before it rejects with
+   * `StoreUnavailableError`; the store then sends nothing more until Redis
+   * answers again. Default `5_000`.
+   */
   commandTimeoutMs?: number;
   /** Receives subscriber connection errors. Default: the console. */
   logger?: Logger;
@@ -49,6 +53,8 @@ const UNAVAILABLE_REPLY = /^(CLUSTERDOWN|LOADING|MASTERDOWN|TRYAGAIN|BUSY|READON
 /** The few commands the store issues, typed loosely so one code path serves clients and clusters. */
 interface Commands {
   get(key: string): Promise<string | null>;
+  expire(key: string, seconds: number): Promise<number>;
+  mGet(keys: string[]): Promise<Array<string | null>>;
   set(key: string, value: string, options: object): Promise<string | null>;
   getDel(key: string): Promise<string | null>;
   del(key: string): Promise<number>;
@@ -84,6 +90,8 @@ export class RedisStore implements Store {
   readonly atomic = true;
   readonly #client: RedisClientOrCluster;
   readonly #cmd: Commands;
+  /** A command went unanswered for `commandTimeoutMs`; cleared by the next command that settles. See {@link #run}. */
+  #stalled = false;
   readonly #cluster: boolean;
   readonly #prefix: string;
   readonly #timeoutMs: number;
@@ -104,7 +112,7 @@ export class RedisStore implements Store {
     this.#prefix = prefix;
     this.#timeoutMs = commandTimeoutMs;
     this.#logger = resolveLogger(logger);
-    this.#cmd = client.withCommandOptions({ timeout: commandTimeoutMs }) as unknown as Commands;
+    this.#cmd = client as unknown as Commands;
   }
 
   /** `isReady` of the client; for a cluster, open and every connected master ready. Synchronous, no I/O. */
@@ -169,7 +177,7 @@ export class RedisStore implements Store {
 
   /** A connect-redis store over the same client, keys prefixed `${prefix}bsess:`, with the same fail-fast rules. */
   sessionStore(): SessionStore {
-    return (this.#sessionStore ??= new GuardedSessionStore(this.#cmd, this.#prefix + REDIS_SESSION_PREFIX, () => this.available));
+    return (this.#sessionStore ??= new GuardedSessionStore(this.#sessionCommands(), this.#prefix + REDIS_SESSION_PREFIX, () => this.available));
   }
 
   /** Unsubscribes this store's listeners and closes the subscriber it duplicated. Never closes the given client. */
@@ -201,26 +209,67 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Offline queue: node-redis queues commands while disconnected and sends them
-   * after a reconnect, so a caller could hang, or a "failed" write could land
-   * later. Hence (1) nothing is sent while the client is not ready: reject at
-   * once; (2) node-redis' `timeout` drops a command still queued after
-   * `commandTimeoutMs`; (3) our own timer bounds a command already written to a
-   * socket that stopped answering (node-redis has no timeout for those).
+   * Every command runs here. node-redis queues commands while disconnected, or
+   * while a frozen server leaves the socket full, and sends them later, so a
+   * caller could hang, or a "failed" write could land later. Hence:
+   * 1. nothing is sent while the client is not ready: reject at once;
+   * 2. our own timer rejects a command without an answer after `commandTimeoutMs`;
+   * 3. from then on the store is *stalled*: nothing more is sent (reject at
+   *    once) until a command in flight settles, i.e. the server answers again
+   *    or node-redis gives the socket up. So a frozen Redis costs each caller
+   *    at most one timeout, and node-redis' queue does not grow behind it.
+   *
+   * A command that timed out is not recalled: it may still run when the server
+   * wakes, as a command already on the wire would anyway. We do not use
+   * node-redis' own `timeout` or `abortSignal` command options to pull queued
+   * commands back: in @redis/client before 6.2.0, removing two or more queued
+   * commands corrupts its write queue (redis/node-redis#3320) and the client
+   * never sends again; and `timeout` costs an `AbortSignal.timeout()` per
+   * command, about 12 µs of CPU here, more than the `GET` itself.
    */
   async #run<T>(command: string, fn: (c: Commands) => Promise<T>): Promise<T> {
     if (!this.available) throw new StoreUnavailableError(`Redis is not ready (${command} not sent)`);
+    if (this.#stalled) throw new StoreUnavailableError(`Redis is not answering (${command} not sent)`);
+    let sent: Promise<T>;
+    try {
+      sent = fn(this.#cmd);
+    } catch (err) {
+      throw toStoreError(err, command);
+    }
+    const answered = sent.finally(() => {
+      this.#stalled = false;
+    });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreUnavailableError(`Redis ${command} got no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+      timer = setTimeout(() => {
+        this.#stalled = true;
+        reject(new StoreUnavailableError(`Redis ${command} got no answer within ${this.#timeoutMs} ms`));
+      }, this.#timeoutMs);
     });
     try {
-      return await Promise.race([fn(this.#cmd), timeout]);
+      return await Promise.race([answered, timeout]);
     } catch (err) {
       throw toStoreError(err, command);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** What connect-redis calls, through {@link #run}: the same readiness, timeout and stall rules as the proxy's own commands. */
+  #sessionCommands(): Commands {
+    const c = this.#client as unknown as Commands & { scanIterator(o: object): unknown; nodeClient(m: unknown): unknown; masters?: unknown };
+    const commands = {
+      get: (key: string) => this.#run('session GET', () => c.get(key)),
+      set: (key: string, value: string, options: object) => this.#run('session SET', () => c.set(key, value, options)),
+      expire: (key: string, seconds: number) => this.#run('session EXPIRE', () => c.expire(key, seconds)),
+      del: (key: string) => this.#run('session DEL', () => c.del(key)),
+      mGet: (keys: string[]) => this.#run('session MGET', () => c.mGet(keys)),
+      scanIterator: (options: object) => c.scanIterator(options),
+      nodeClient: (master: unknown) => c.nodeClient(master),
+    };
+    // connect-redis tells a cluster by `'masters' in client`.
+    if (this.#cluster) Object.defineProperty(commands, 'masters', { get: () => c.masters, enumerable: true });
+    return commands as unknown as Commands;
   }
 }
 
