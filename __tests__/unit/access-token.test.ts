@@ -89,4 +89,16 @@ describe('verify', () => {
     expect((await rejected(at.verify(token))).message).toMatch(/expired/);
     expect((await rejected(at.verify(token))).message).toMatch(/expired/); // also after eviction, through jose
   });
+
+  it('cached() answers synchronously only for a token verified before and not yet expired', async () => {
+    let t = 1_800_000_000_000;
+    const at = tokens({ clock: () => t, ttl: 60 });
+    const { token } = await at.mint(session);
+    expect(at.cached(token)).toBeUndefined(); // minted is not verified
+    await at.verify(token);
+    expect(at.cached(token)).toMatchObject({ sub: 'alice', sid: session.sid });
+    expect(at.cached(`${token.slice(0, -2)}xx`)).toBeUndefined();
+    t += 61_000;
+    expect(at.cached(token)).toBeUndefined();
+  });
 });

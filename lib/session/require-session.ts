@@ -1,4 +1,5 @@
-import type { RequestHandler } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { AccessTokenClaims } from '../tokens/access-token.js';
 import type { ProxyContext } from '../context.js';
 import { InsufficientScopeError, InvalidTokenError, ReauthenticationRequiredError, TemporarilyUnavailableError } from '../errors.js';
 import { sendBearerError, sendJsonError, toOAuthError } from '../endpoints/respond.js';
@@ -125,23 +126,26 @@ export function sessionMiddleware(ctx: ProxyContext, opts: RequireSessionOptions
   const resourceUrl = new URL(urls.resource);
   const defaultProvider = ctx.upstream.id;
   void ended.start();
+  const admit = (req: Request, res: Response, next: NextFunction, token: string, claims: AccessTokenClaims): void => {
+    if (ended.has(claims.sid)) return sendBearerError(res, new InvalidTokenError('The session has ended; sign in again'), urls.resourceMetadata);
+    const scopes = claims.scope ? claims.scope.split(' ') : [];
+    if (required.some((s) => !scopes.includes(s))) {
+      return sendBearerError(res, new InsufficientScopeError(`This resource requires scope "${required.join(' ')}"`), urls.resourceMetadata, required.join(' '));
+    }
+    const upstreamTokens = new SessionUpstreamTokens(broker, claims.sid, defaultProvider, urls.authorize);
+    const extra: SessionAuthExtra = { sub: claims.sub, sid: claims.sid, claims: claims.upc ?? { sub: claims.sub }, upstreamTokens };
+    req.auth = { token, clientId: claims.client_id, scopes, expiresAt: claims.exp, resource: resourceUrl, extra: extra as unknown as Record<string, unknown> };
+    req.upstreamTokens = upstreamTokens;
+    next();
+  };
   return (req, res, next) => {
     const header = req.headers.authorization;
     if (!header || !/^bearer /i.test(header)) return sendBearerError(res, undefined, urls.resourceMetadata);
     if (!store.available) return sendJsonError(res, new TemporarilyUnavailableError('The session store is unavailable; your token is still valid, retry shortly'));
     const token = header.slice(7).trim();
-    accessTokens.verify(token).then((claims) => {
-      if (ended.has(claims.sid)) return sendBearerError(res, new InvalidTokenError('The session has ended; sign in again'), urls.resourceMetadata);
-      const scopes = claims.scope ? claims.scope.split(' ') : [];
-      if (required.some((s) => !scopes.includes(s))) {
-        return sendBearerError(res, new InsufficientScopeError(`This resource requires scope "${required.join(' ')}"`), urls.resourceMetadata, required.join(' '));
-      }
-      const upstreamTokens = new SessionUpstreamTokens(broker, claims.sid, defaultProvider, urls.authorize);
-      const extra: SessionAuthExtra = { sub: claims.sub, sid: claims.sid, claims: claims.upc ?? { sub: claims.sub }, upstreamTokens };
-      req.auth = { token, clientId: claims.client_id, scopes, expiresAt: claims.exp, resource: resourceUrl, extra: extra as unknown as Record<string, unknown> };
-      req.upstreamTokens = upstreamTokens;
-      next();
-    }, (err: unknown) => {
+    const known = accessTokens.cached(token);
+    if (known !== undefined) return admit(req, res, next, token, known);
+    accessTokens.verify(token).then((claims) => admit(req, res, next, token, claims), (err: unknown) => {
       if (err instanceof InvalidTokenError) return sendBearerError(res, err, urls.resourceMetadata);
       sendJsonError(res, toOAuthError(err, logger));
     });
