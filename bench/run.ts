@@ -5,7 +5,7 @@
  * run (alternating runs, median of rounds), never as bare absolute numbers.
  * See bench/README.md for what each case does and how to read the results.
  *
- * Options: --duration s (per run, 1) --rounds n (10) --connections n (50)
+ * Options: --duration s (per run, 1) --rounds n (16) --connections n (50)
  *   --signin-seconds s (4) --signin-workers n (8) --sessions 10000,100000 --bound n (10000)
  *   --only ids (comma list of case ids, plus `signin`, `memory`, `micro`)
  *   --quick (tiny run for CI: 1 s, 1 round, 4 connections, 100 sessions) --out path (bench/results.json)
@@ -33,7 +33,7 @@ const { values: a } = parseArgs({
 const q = a.quick;
 const cfg = {
   duration: Number(a.duration ?? 1),
-  rounds: Number(a.rounds ?? (q ? 1 : 10)),
+  rounds: Number(a.rounds ?? (q ? 1 : 16)),
   connections: Number(a.connections ?? (q ? 4 : 50)),
   warmup: !q,
   signinSeconds: Number(a['signin-seconds'] ?? (q ? 1 : 4)),

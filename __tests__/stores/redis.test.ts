@@ -58,7 +58,7 @@ describe('RedisStore', () => {
   });
 
   it('validates its options, quoting the argument name', () => {
-    expect(() => new RedisStore({} as never)).toThrow(new TypeError('"options.client" must be a node-redis v5 client or cluster client'));
+    expect(() => new RedisStore({} as never)).toThrow(new TypeError('"options.client" must be a node-redis 5 or 6 client or cluster client'));
     expect(() => new RedisStore({ client, prefix: 'x{y}:' })).toThrow(/"options.prefix"/);
     expect(() => new RedisStore({ client, commandTimeoutMs: 0 })).toThrow(/"options.commandTimeoutMs"/);
   });

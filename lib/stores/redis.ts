@@ -12,7 +12,7 @@ export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 5_000;
 export const REDIS_SESSION_PREFIX = 'bsess:';
 
 /**
- * A node-redis v5 client (`createClient`) or cluster client (`createCluster`),
+ * A node-redis 5 or 6 client (`createClient`) or cluster client (`createCluster`),
  * typed structurally: their generic types (modules, scripts, RESP) do not unify.
  */
 export interface RedisClientOrCluster {
@@ -30,7 +30,7 @@ export interface RedisClientOrCluster {
  * ```
  */
 export interface RedisStoreOptions {
-  /** A node-redis v5 client or cluster client. The store never connects, closes or destroys it. */
+  /** A node-redis 5 or 6 client or cluster client. The store never connects, closes or destroys it. */
   client: RedisClientOrCluster;
   /** Put before every key and channel; must not contain `{` or `}` (Redis Cluster hash tags). Default `'mcp-oauth:'`. */
   prefix?: string;
@@ -66,7 +66,7 @@ type Listener = (message: string) => void;
 type Subscriber = Record<'subscribe' | 'unsubscribe', (channel: string, listener: Listener) => Promise<void>> & { close?(): Promise<void>; destroy?(): void };
 
 /**
- * A {@link Store} on Redis through node-redis v5, for several proxy instances.
+ * A {@link Store} on Redis through node-redis 5 or 6, for several proxy instances.
  * `take` is `GETDEL`, `add` is `SET NX PX`, `deleteIf`/`renewIf` are one-key Lua
  * scripts, so all four are atomic across processes (and on Redis Cluster).
  * Every key is written with a TTL.
@@ -104,7 +104,7 @@ export class RedisStore implements Store {
     if (options === null || typeof options !== 'object') throw new TypeError('"options" must be an object');
     const { client, prefix = DEFAULT_REDIS_PREFIX, commandTimeoutMs = DEFAULT_REDIS_COMMAND_TIMEOUT_MS, logger } = options;
     const isClient = typeof client === 'object' && client !== null && typeof client.duplicate === 'function' && typeof client.withCommandOptions === 'function';
-    if (!isClient) throw new TypeError('"options.client" must be a node-redis v5 client or cluster client');
+    if (!isClient) throw new TypeError('"options.client" must be a node-redis 5 or 6 client or cluster client');
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw new TypeError('"options.prefix" must be a string without "{" or "}"');
     if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0) throw new TypeError('"options.commandTimeoutMs" must be a positive number');
     this.#client = client;
