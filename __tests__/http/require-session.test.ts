@@ -201,6 +201,23 @@ describe('a valid token', () => {
     expect(req.upstreamTokens).toBe(extra.upstreamTokens);
   });
 
+  it('req.auth is frozen throughout, so a handler cannot change what the next request with the token sees', async () => {
+    const { access_token } = await realTokens('openid profile');
+    seen = [];
+    await request(app).post('/mcp').set('Authorization', `Bearer ${access_token}`).expect(200);
+    const auth = seen[0]!.auth!;
+    const extra = auth.extra as Record<string, any>;
+    expect(() => { (auth as { clientId: string }).clientId = 'other'; }).toThrow(TypeError);
+    expect(() => { auth.scopes.push('admin'); }).toThrow(TypeError);
+    expect(() => { extra.sub = 'mallory'; }).toThrow(TypeError);
+    expect(() => { extra.claims.department = 'finance'; }).toThrow(TypeError);
+    expect(() => { extra.claims.roles.push('root'); }).toThrow(TypeError);
+    await request(app).post('/mcp').set('Authorization', `Bearer ${access_token}`).expect(200);
+    const again = seen[1]!.auth!;
+    expect(again.scopes).toEqual(['openid', 'profile']);
+    expect((again.extra as Record<string, any>).claims).toMatchObject({ sub: 'alice', department: 'engineering', roles: ['admin', 'developer'] });
+  });
+
   it('`scopes` option: 403 insufficient_scope without them, 200 with them', async () => {
     const narrow = await realTokens('openid');
     const res = await request(app).get('/email').set('Authorization', `Bearer ${narrow.access_token}`).expect(403);

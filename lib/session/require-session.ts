@@ -8,7 +8,8 @@ import type { TokenBroker } from './token-broker.js';
 /**
  * What `requireSession()` puts on `req.auth`: the MCP TypeScript SDK's
  * `AuthInfo` shape, so `StreamableHTTPServerTransport` hands it to tools as
- * `extra.authInfo`.
+ * `extra.authInfo`. It is frozen, with everything in it, and shared by every
+ * request that carries the same token: read it, never change it (copy it first).
  *
  * @example
  * ```ts
@@ -119,6 +120,15 @@ export interface RequireSessionOptions {
  * ended-session set and the store's health flag — no network or store round
  * trip — and attaches `req.auth` and a lazy `req.upstreamTokens`.
  */
+/** Freezes a JSON value (the upstream claims) and everything in it. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 export function sessionMiddleware(ctx: ProxyContext, opts: RequireSessionOptions = {}): RequestHandler {
   const required = opts.scopes ?? [];
   if (!Array.isArray(required) || required.some((s) => typeof s !== 'string')) throw new TypeError('requireSession(opts): "opts.scopes" must be an array of strings');
@@ -126,16 +136,27 @@ export function sessionMiddleware(ctx: ProxyContext, opts: RequireSessionOptions
   const resourceUrl = new URL(urls.resource);
   const defaultProvider = ctx.upstream.id;
   void ended.start();
+  // One frozen AuthInfo per verified token, shared by every request that carries it: nothing in it
+  // depends on the request, and building it (five objects, a split) is most of the middleware's work.
+  const built = new WeakMap<AccessTokenClaims, AuthInfo>();
+  const authFor = (token: string, claims: AccessTokenClaims): AuthInfo => {
+    const known = built.get(claims);
+    if (known !== undefined && known.token === token) return known;
+    const upstreamTokens = Object.freeze(new SessionUpstreamTokens(broker, claims.sid, defaultProvider, urls.authorize));
+    const extra: SessionAuthExtra = Object.freeze({ sub: claims.sub, sid: claims.sid, claims: deepFreeze(claims.upc ?? { sub: claims.sub }), upstreamTokens });
+    const scopes = Object.freeze(claims.scope ? claims.scope.split(' ') : []) as string[];
+    const auth: AuthInfo = Object.freeze({ token, clientId: claims.client_id, scopes, expiresAt: claims.exp, resource: resourceUrl, extra: extra as unknown as Record<string, unknown> });
+    built.set(claims, auth);
+    return auth;
+  };
   const admit = (req: Request, res: Response, next: NextFunction, token: string, claims: AccessTokenClaims): void => {
     if (ended.has(claims.sid)) return sendBearerError(res, new InvalidTokenError('The session has ended; sign in again'), urls.resourceMetadata);
-    const scopes = claims.scope ? claims.scope.split(' ') : [];
-    if (required.some((s) => !scopes.includes(s))) {
+    const auth = authFor(token, claims);
+    if (required.length > 0 && required.some((s) => !auth.scopes.includes(s))) {
       return sendBearerError(res, new InsufficientScopeError(`This resource requires scope "${required.join(' ')}"`), urls.resourceMetadata, required.join(' '));
     }
-    const upstreamTokens = new SessionUpstreamTokens(broker, claims.sid, defaultProvider, urls.authorize);
-    const extra: SessionAuthExtra = { sub: claims.sub, sid: claims.sid, claims: claims.upc ?? { sub: claims.sub }, upstreamTokens };
-    req.auth = { token, clientId: claims.client_id, scopes, expiresAt: claims.exp, resource: resourceUrl, extra: extra as unknown as Record<string, unknown> };
-    req.upstreamTokens = upstreamTokens;
+    req.auth = auth;
+    req.upstreamTokens = (auth.extra as unknown as SessionAuthExtra).upstreamTokens;
     next();
   };
   return (req, res, next) => {
