@@ -57,6 +57,18 @@ describe('MemoryStore', () => {
     await expect(store.get('d')).resolves.toBe('4');
   });
 
+  it('an entry read since it was last moved survives at least three quarters of maxEntries new writes', async () => {
+    const store = make({ maxEntries: 8 });
+    for (let i = 0; i < 8; i++) await store.set(`k${i}`, String(i), 60_000);
+    await expect(store.get('k0')).resolves.toBe('0'); // old: moved to the recent end
+    await expect(store.get('k7')).resolves.toBe('7'); // recent: left where it is
+    for (let i = 0; i < 6; i++) await store.set(`n${i}`, String(i), 60_000);
+    expect(store.size).toBe(8);
+    await expect(store.get('k0')).resolves.toBe('0');
+    await expect(store.get('k7')).resolves.toBe('7');
+    for (let i = 1; i < 7; i++) await expect(store.get(`k${i}`)).resolves.toBeUndefined();
+  });
+
   it('checks expiry on read and sweeps expired entries periodically', async () => {
     let now = 1_000;
     jest.useFakeTimers({ doNotFake: ['queueMicrotask', 'nextTick', 'setImmediate'] });

@@ -32,7 +32,8 @@ export interface MemoryStoreOptions {
   logger?: Logger;
 }
 
-interface Entry { v: string; e: number }
+/** Value, expiry (ms since epoch), and the insertion sequence number when last moved to the recent end. */
+interface Entry { v: string; e: number; t: number }
 
 /**
  * The embedded default {@link Store}: a bounded, LRU-evicting map with TTLs,
@@ -55,6 +56,9 @@ export class MemoryStore implements Store {
   readonly #entries = new Map<string, Entry>();
   readonly #events = new EventEmitter();
   readonly #maxEntries: number;
+  /** How many insertions old an entry must be before a read moves it to the recent end again. */
+  readonly #refreshAfter: number;
+  #seq = 0;
   readonly #clock: () => number;
   readonly #logger: ResolvedLogger;
   #timer: NodeJS.Timeout | undefined;
@@ -67,6 +71,7 @@ export class MemoryStore implements Store {
     if (typeof clock !== 'function') throw new TypeError('"options.clock" must be a function');
     if (logger !== undefined && (logger === null || typeof logger.warn !== 'function')) throw new TypeError('"options.logger" must have a warn method');
     this.#maxEntries = maxEntries;
+    this.#refreshAfter = Math.floor(maxEntries / 4);
     this.#clock = clock;
     this.#logger = resolveLogger(logger);
     this.#events.setMaxListeners(0);
@@ -155,13 +160,26 @@ export class MemoryStore implements Store {
     this.#events.removeAllListeners();
   }
 
-  /** Live entry (moved to most-recently-used), or undefined; drops an expired one. */
+  /**
+   * Live entry, or undefined; drops an expired one. A read moves the entry to
+   * the recent end of the map (insertion order is the eviction order), but only
+   * once it is more than a quarter of `maxEntries` insertions old: an entry read
+   * since then cannot be evicted before three quarters of `maxEntries` newer
+   * entries were written, and a hot entry does not pay a delete and a re-insert
+   * (and the map's rehashing) on every read.
+   */
   #read(key: string): Entry | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    this.#entries.delete(key);
-    if (entry.e <= this.#clock()) return undefined;
-    this.#entries.set(key, entry);
+    if (entry.e <= this.#clock()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    if (this.#seq - entry.t > this.#refreshAfter) {
+      this.#entries.delete(key);
+      entry.t = ++this.#seq;
+      this.#entries.set(key, entry);
+    }
     return entry;
   }
 
@@ -174,7 +192,7 @@ export class MemoryStore implements Store {
       if (oldest.done) break;
       this.#entries.delete(oldest.value);
     }
-    this.#entries.set(key, { v: value, e: this.#clock() + ttlMs });
+    this.#entries.set(key, { v: value, e: this.#clock() + ttlMs, t: ++this.#seq });
   }
 }
 
