@@ -114,12 +114,6 @@ export interface RequireSessionOptions {
   scopes?: string[];
 }
 
-/**
- * Internal: builds the middleware for one proxy. Per request it verifies the
- * HS256 token (cached after the first jose verification), checks the per-process
- * ended-session set and the store's health flag — no network or store round
- * trip — and attaches `req.auth` and a lazy `req.upstreamTokens`.
- */
 /** Freezes a JSON value (the upstream claims) and everything in it. */
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -129,6 +123,12 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/**
+ * Internal: builds the middleware for one proxy. Per request it verifies the
+ * HS256 token (cached after the first jose verification), checks the per-process
+ * ended-session set and the store's health flag — no network or store round
+ * trip — and attaches `req.auth` and a lazy `req.upstreamTokens`.
+ */
 export function sessionMiddleware(ctx: ProxyContext, opts: RequireSessionOptions = {}): RequestHandler {
   const required = opts.scopes ?? [];
   if (!Array.isArray(required) || required.some((s) => typeof s !== 'string')) throw new TypeError('requireSession(opts): "opts.scopes" must be an array of strings');
