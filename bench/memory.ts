@@ -17,7 +17,7 @@ import type { SessionData } from 'express-session';
 import { createOAuthProxy, MemoryStore } from '../lib/index.js';
 import { startStubUpstream } from './upstream.js';
 import { registerClient, signIn } from './signin.js';
-import { RecordingStore, browserStore, createSession, quiet, services } from './sessions.js';
+import { RecordingStore, browserStore, createSession, kindOf, quiet, services } from './sessions.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
@@ -49,7 +49,7 @@ async function calibrate(count: number): Promise<{ perSignIn: Record<string, num
     const after = store.kinds();
     const perSignIn: Record<string, number> = {};
     for (const [k, v] of Object.entries(after)) { const d = v - (before[k] ?? 0); if (d) perSignIn[k] = d / count; }
-    const bsess = [...store.live].find((k) => k.startsWith('bsess:'));
+    const bsess = [...store.live].find((k) => kindOf(k) === 'bsess');
     const template = JSON.parse((await store.get(bsess!))!) as SessionData;
     return { perSignIn, template };
   } finally {
@@ -69,7 +69,7 @@ type Template = SessionData;
 async function perSession(n: number, template: Template) {
   const store = new MemoryStore({ maxEntries: n * 10, logger: quiet });
   const ctx = services(store);
-  const bs = browserStore(store);
+  const bs = browserStore(ctx);
   const before = await heap();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await createSession(ctx, { store: bs, template });
@@ -89,7 +89,7 @@ async function bound(maxEntries: number, template: Template) {
   const clock = () => now;
   const capped = new MemoryStore({ maxEntries, sweepIntervalMs: 25, clock, logger: quiet });
   const ctx = services(capped, { clock });
-  const bs = browserStore(capped);
+  const bs = browserStore(ctx);
   const baseline = await heap();
   let maxEntriesSeen = 0;
   for (let i = 0; i < 2 * maxEntries; i++) {
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   const { perSignIn, template } = await calibrate(Number(values.calibrate));
   const cheap = new RecordingStore();
   const cheapCtx = services(cheap);
-  for (let i = 0; i < 10; i++) await createSession(cheapCtx, { store: browserStore(cheap), template });
+  for (let i = 0; i < 10; i++) await createSession(cheapCtx, { store: browserStore(cheapCtx), template });
   const cheapKinds = Object.fromEntries(Object.entries(cheap.kinds()).map(([k, v]) => [k, v / 10]));
   await cheap.close();
   const sameKeys = JSON.stringify(Object.entries(perSignIn).sort()) === JSON.stringify(Object.entries(cheapKinds).sort());

@@ -41,7 +41,7 @@ export async function runMicro(iterations = 20_000): Promise<MicroResult[]> {
   const store = new MemoryStore({ logger: quiet });
   const ctx = services(store);
   const template = { cookie: { originalMaxAge: 1000, expires: new Date(Date.now() + 1000).toISOString(), httpOnly: true, path: '/oauth', sameSite: 'lax' } } as never;
-  const sid = await createSession(ctx, { store: browserStore(store), template });
+  const sid = await createSession(ctx, { store: browserStore(ctx), template });
   const { token } = await ctx.accessTokens.mint({ sub: 'bench-user', sid, clientId: 'mop_client_bench', scope: 'profile', upstreamClaims: { sub: 'bench-user', name: 'Bench User', email: 'user@bench.example' } });
   const mw = sessionMiddleware(ctx);
   const key = new Uint8Array(Buffer.from('bench-signing-secret-0123456789-abcdefghijk', 'utf8'));
@@ -55,7 +55,7 @@ export async function runMicro(iterations = 20_000): Promise<MicroResult[]> {
     },
   });
   const pid = ctx.upstream.id;
-  const sealed = (await store.get(keys.vault(sid, pid)))!;
+  const sealed = (await ctx.store.get(keys.vault(sid, pid)))!;
   const aad = `${sid}|${pid}|upstream-tokens`;
   const plain = ctx.sealer.open(sealed, aad)!;
   if ((await (await through(mw, token)).upstreamTokens!.tryGetToken()) === null) throw new Error('no upstream token');
@@ -68,7 +68,7 @@ export async function runMicro(iterations = 20_000): Promise<MicroResult[]> {
     ['verify-cached', '  accessTokens.verify() cache hit', () => ctx.accessTokens.verify(token)],
     ['broker-get', '  broker.get() (vault read + decrypt + parse)', () => ctx.broker.get(sid, pid)],
     ['vault-get', '    vault.get()', () => ctx.vault.get(sid, pid)],
-    ['store-get', '      MemoryStore.get()', () => store.get(keys.vault(sid, pid))],
+    ['store-get', '      MemoryStore.get() (under the proxy namespace)', () => ctx.store.get(keys.vault(sid, pid))],
     ['sealer-open', '      sealer.open() (AES-256-GCM)', () => ctx.sealer.open(sealed, aad)],
     ['json-parse', '      JSON.parse() of the token set', () => JSON.parse(plain)],
     ['jose-verify', '  jose jwtVerify HS256 (uncached)', () => jwtVerify(token, key, { algorithms: ['HS256'] })],

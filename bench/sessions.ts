@@ -8,14 +8,17 @@ import { randomBytes } from 'node:crypto';
 import type { SessionData, Store as SessionStore } from 'express-session';
 import { createContext, type ProxyContext } from '../lib/context.js';
 import { parseOptions, type OAuthProxyOptions } from '../lib/options.js';
-import { MemoryStore, toSessionStore, type Store } from '../lib/index.js';
+import { MemoryStore, toSessionStore } from '../lib/index.js';
 import { randomToken } from '../lib/crypto.js';
 
 /** A logger that drops warnings (the bench's options are deliberately not production ones) and prints errors. */
 export const quiet = { warn: () => {}, error: (o: unknown, m?: string) => console.error(m, o) };
 
-/** The key's kind: what comes before the first ':' (e.g. `sess`, `vault`, `rt`, `code-used`, `bsess`). */
-export const kindOf = (key: string) => key.slice(0, key.indexOf(':'));
+/** The key's kind: after the proxy's namespace (`i<12 chars>:`), what comes before the next ':' (e.g. `sess`, `vault`, `rt`, `code-used`, `bsess`). */
+export const kindOf = (key: string) => {
+  const rest = key.replace(/^i[\w-]{12}:/, '');
+  return rest.slice(0, rest.indexOf(':'));
+};
 
 /** A MemoryStore that also remembers which keys are live (written and not taken or deleted). Calibration only. */
 export class RecordingStore extends MemoryStore {
@@ -91,5 +94,5 @@ export async function createSession(ctx: ProxyContext, browser: { store: Session
   return sid;
 }
 
-/** The browser-session store the proxy would use for this store. */
-export const browserStore = (store: Store): SessionStore => store.sessionStore?.() ?? toSessionStore(store);
+/** The browser-session store the proxy uses (under its namespace). */
+export const browserStore = (ctx: ProxyContext): SessionStore => ctx.store.sessionStore?.() ?? toSessionStore(ctx.store);

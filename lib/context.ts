@@ -1,6 +1,7 @@
 import type { ParsedOptions } from './options.js';
 import type { Store } from './stores/store.js';
 import { MemoryStore } from './stores/memory.js';
+import { namespaced, storeNamespace } from './stores/namespaced.js';
 import { resolveLogger, type ResolvedLogger } from './logger.js';
 import { defaultRandomBytes, deriveKey, randomToken, type RandomBytes } from './crypto.js';
 import { Sealer } from './vault/seal.js';
@@ -91,10 +92,11 @@ export function createContext(o: ParsedOptions): ProxyContext {
   const clock = (o.clock as (() => number) | undefined) ?? Date.now;
   const random = (o.randomBytes as RandomBytes | undefined) ?? defaultRandomBytes;
   const fetchImpl = (o.fetch as typeof fetch | undefined) ?? globalThis.fetch;
-  const store = o.store ?? new MemoryStore({ logger: o.logger });
   const secrets = toList(o.secret) ?? ephemeral('secret', random, logger);
   const encryptionKeys = toList(o.encryptionKey) ?? ephemeral('encryptionKey', random, logger);
   const urls = deriveUrls(o);
+  // Under the issuer's namespace, so that proxies sharing a store never accept each other's clients, codes or tokens.
+  const store = namespaced(o.store ?? new MemoryStore({ logger: o.logger }), storeNamespace(urls.issuer));
 
   const sealer = new Sealer(encryptionKeys, random);
   const vault = new Vault(store, sealer);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { IncomingMessage } from 'node:http';
 import { createClient, type RedisClientType } from 'redis';
 import { RedisStore } from '../../lib/index.js';
+import { storeNamespace } from '../../lib/stores/namespaced.js';
 import { sha256 } from '../../lib/crypto.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { TestBrowser } from '../helpers/browser.js';
@@ -93,7 +94,10 @@ describe('a Redis dump holds no usable secret', () => {
     for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
       for (const key of batch) dump.push({ key, values: await read(client, key) });
     }
-    const names = dump.map((d) => d.key.slice(prefix.length));
+    // Every key of the proxy is under its namespace (derived from its issuer), browser sessions included.
+    const namespace = storeNamespace(stack.issuer);
+    expect(dump.filter((d) => !d.key.startsWith(prefix + namespace)).map((d) => d.key)).toEqual([]);
+    const names = dump.map((d) => d.key.slice(prefix.length + namespace.length));
     for (const kind of ['client:', 'sess:{', 'vault:{', 'rt:', 'rt-next:', 'code-used:', 'bsess:']) {
       expect([kind, names.some((n) => n.startsWith(kind))]).toEqual([kind, true]);
     }

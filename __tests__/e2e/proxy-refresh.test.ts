@@ -97,7 +97,7 @@ describe('proxy tokens: lifetime, rotation, grace window, reuse detection', () =
     expect(newest.status).toBe(400);
     expect(newest.json.error).toBe('invalid_grant');
     // Ending the session also dropped and revoked its upstream tokens.
-    expect(await stack.instances[0]!.store.get(keys.vault(s.sid, 'upstream'))).toBeUndefined();
+    expect(await stack.instances[0]!.view.get(keys.vault(s.sid, 'upstream'))).toBeUndefined();
     expect(stack.idp.counters.revocation).toBe(revocations + 1);
   });
 

@@ -6,6 +6,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createClient, type RedisClientType } from 'redis';
 import { createOAuthProxy, RedisStore, type OAuthProxy, type UpstreamTokens } from '../../lib/index.js';
+import { storeNamespace } from '../../lib/stores/namespaced.js';
 import { freePort, startTestIdp, type TestIdp } from '../helpers/idp.js';
 import { TestBrowser } from '../helpers/browser.js';
 import { callTool, connectMcpClient, TestOAuthClientProvider, type ConnectedMcpClient } from '../helpers/mcp.js';
@@ -186,7 +187,7 @@ describe('Redis outage in the middle of a session', () => {
       const call = callTool(mcp.client, 'held_whoami');
       await held.state.entered;
       before = await snapshot();
-      expect([...before.keys()].some((k) => k.startsWith(`${prefix}vault:`))).toBe(true);
+      expect([...before.keys()].some((k) => k.startsWith(`${prefix}${storeNamespace(`${base}/oauth`)}vault:`))).toBe(true);
       await redis.crash();
       await waitFor(() => !store.available, 'the client noticed the crash');
       held.state.release();

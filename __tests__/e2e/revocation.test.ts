@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { RedisStores, callToolHttp, eventually, formPost, refreshGrant, idpRefreshError, signIn, vaultOf, type SignedIn } from '../helpers/refresh.js';
 import { keys } from '../../lib/stores/keys.js';
+import { storeNamespace } from '../../lib/stores/namespaced.js';
 
 /**
  * Revocation (RFC 7009) and logout (issue 4) on two proxy instances sharing
@@ -24,7 +25,7 @@ describe('revocation and logout across instances (Redis)', () => {
   };
   /** The session's records are gone from Redis (read through another client than the instances'). */
   const goneFromStore = async (sid: string) => {
-    expect(await redis.clients[0]!.exists([redis.key(keys.vault(sid, 'upstream')), redis.key(keys.session(sid))])).toBe(0);
+    expect(await redis.clients[0]!.exists([redis.key(storeNamespace(stack.issuer) + keys.vault(sid, 'upstream')), redis.key(storeNamespace(stack.issuer) + keys.session(sid))])).toBe(0);
   };
 
   beforeAll(async () => {
@@ -39,7 +40,7 @@ describe('revocation and logout across instances (Redis)', () => {
 
   it('revoking the refresh token ends the session on both instances, in the vault and at the IdP', async () => {
     const s = await session();
-    const upstream = await vaultOf(stack.instances[0]!.store).get(s.sid, 'upstream');
+    const upstream = await vaultOf(stack.instances[0]!.view).get(s.sid, 'upstream');
     expect(upstream?.refresh_token).toEqual(expect.any(String));
     expect([await statusOn(0, s.accessToken), await statusOn(1, s.accessToken)]).toEqual([200, 200]);
     const revocations = stack.idp.counters.revocation;
@@ -69,7 +70,7 @@ describe('revocation and logout across instances (Redis)', () => {
     expect(unknownClient.json.error).toBe('invalid_client');
 
     expect(stack.idp.counters.revocation).toBe(revocations);
-    expect(await redis.clients[1]!.exists(redis.key(keys.vault(s.sid, 'upstream')))).toBe(1);
+    expect(await redis.clients[1]!.exists(redis.key(storeNamespace(stack.issuer) + keys.vault(s.sid, 'upstream')))).toBe(1);
     expect([await statusOn(0, s.accessToken), await statusOn(1, s.accessToken)]).toEqual([200, 200]);
     expect((await refreshGrant(stack, s.clientId, s.refreshToken)).status).toBe(200);
   });

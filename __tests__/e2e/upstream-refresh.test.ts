@@ -8,6 +8,7 @@ import { callTool, TestOAuthClientProvider } from '../helpers/mcp.js';
 import { TEST_SECRET, TEST_VAULT_KEY, recordingLogger } from '../helpers/proxy.js';
 import { RedisStores, callToolHttp, eventually, idpRefreshError, signIn, startProbe, vaultOf, type SignedIn } from '../helpers/refresh.js';
 import { keys } from '../../lib/stores/keys.js';
+import { storeNamespace } from '../../lib/stores/namespaced.js';
 import type { Store } from '../../lib/stores/store.js';
 import { parseOptions } from '../../lib/options.js';
 import { resolveLogger } from '../../lib/logger.js';
@@ -53,7 +54,7 @@ describe('upstream refresh, one instance (MemoryStore)', () => {
     await probe?.close();
     await stack?.close();
   });
-  const store = () => stack.instances[0]!.store;
+  const store = () => stack.instances[0]!.view;
 
   it('a tool keeps working after the upstream token expires, with exactly one upstream refresh', async () => {
     const old = await untilUpstreamExpired(stack, store(), a.sid);
@@ -137,7 +138,7 @@ describe('upstream refresh, two instances on Redis', () => {
     await stack?.close();
     await redis?.close();
   });
-  const store = (i = 0) => stack.instances[i]!.store;
+  const store = (i = 0) => stack.instances[i]!.view;
 
   it('20 concurrent tool calls on two instances after expiry: all succeed, exactly one upstream refresh', async () => {
     await untilUpstreamExpired(stack, store(), storm.sid);
@@ -156,7 +157,7 @@ describe('upstream refresh, two instances on Redis', () => {
 
   it('keeps the upstream refresh token after the access token expired (vault TTL follows the refresh token)', async () => {
     const old = await untilUpstreamExpired(stack, store(), kept.sid);
-    const pttl = await redis.clients[0]!.pTTL(redis.key(keys.vault(kept.sid, 'upstream')));
+    const pttl = await redis.clients[0]!.pTTL(redis.key(storeNamespace(stack.issuer) + keys.vault(kept.sid, 'upstream')));
     expect(pttl).toBeGreaterThan(24 * 3600 * 1000);
     expect(old.refresh_token).toEqual(expect.any(String));
     const r = await callToolHttp(stack.instances[1]!.url + '/mcp', kept.accessToken, 'whoami');
@@ -209,7 +210,7 @@ describe('upstream refresh, two instances on Redis', () => {
     expect(r2).toEqual(r1);
     expect(seen.sent).toBe(1);
     expect(stack.idp.counters.refresh).toBe(before + 1);
-    expect(await redis.clients[0]!.exists(redis.key(keys.refreshLock(slow.sid, 'upstream')))).toBe(0);
+    expect(await redis.clients[0]!.exists(redis.key(storeNamespace(stack.issuer) + keys.refreshLock(slow.sid, 'upstream')))).toBe(0);
     // The tools use that token without another refresh.
     const r = await callToolHttp(stack.mcpUrl, slow.accessToken, 'whoami');
     expect(JSON.parse(r.text!).sub).toBe('alice');

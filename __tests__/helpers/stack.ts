@@ -4,6 +4,7 @@ import express from 'express';
 import { createOAuthProxy, MemoryStore, type OAuthProxy, type OAuthProxyOptions, type Store } from '../../lib/index.js';
 import { freePort, startTestIdp, type TestIdp, type TestIdpOptions } from './idp.js';
 import { mountMcpServer } from './mcp.js';
+import { namespaced, storeNamespace } from '../../lib/stores/namespaced.js';
 import { TEST_SECRET, TEST_VAULT_KEY, recordingLogger } from './proxy.js';
 
 /** One proxy instance (its own Express app and server) of a stack. */
@@ -11,7 +12,10 @@ export interface Instance {
   oauth: OAuthProxy;
   server: Server;
   url: string;
+  /** The store as given to the proxy. */
   store: Store;
+  /** The same store as the proxy sees it: under its key namespace (the keys of lib/stores/keys.ts apply). */
+  view: Store;
 }
 
 /** A running test stack: a real IdP, N proxy instances and (for N > 1) a round-robin balancer in front. */
@@ -76,7 +80,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     mountMcpServer(app, '/mcp', oauth.requireSession(), { userinfoUrl: `${idp.issuer}/me`, providerId: 'upstream' });
     const server = http.createServer(app);
     await listen(server, n === 1 ? port : 0);
-    instances.push({ oauth, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, store });
+    instances.push({ oauth, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, store, view: namespaced(store, storeNamespace(issuer)) });
   }
   const hits = instances.map(() => 0);
   let balancer: Server | undefined;

@@ -15,7 +15,7 @@ class FlakySessionReads extends MemoryStore {
     return super.set(key, value, ttlMs);
   }
   override async get(key: string): Promise<string | undefined> {
-    if (this.failReads && key.startsWith('bsess:')) throw new StoreUnavailableError('injected read failure');
+    if (this.failReads && /^i[\w-]{12}:bsess:/.test(key)) throw new StoreUnavailableError('injected read failure'); // under the proxy's namespace
     return super.get(key);
   }
   override async delete(key: string): Promise<void> {
@@ -46,7 +46,7 @@ describe('browser-session read error', () => {
     const consent = await request(app).get('/oauth/authorize').query(query);
     expect(consent.status).toBe(200); // the consent page; its transaction lives in the browser session
     const cookie = (consent.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!;
-    const sessionKey = [...store.written].find((k) => k.startsWith('bsess:'));
+    const sessionKey = [...store.written].find((k) => /^i[\w-]{12}:bsess:/.test(k)); // under the proxy's namespace
     expect(sessionKey).toBeDefined();
 
     store.failReads = true;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SessionData } from 'express-session';
 import { createClient, createCluster, type RedisClientType, type RedisClusterType } from 'redis';
 import { keys } from '../../lib/stores/keys.js';
+import { storeNamespace } from '../../lib/stores/namespaced.js';
 import { RedisStore } from '../../lib/stores/redis.js';
 import { StoreUnavailableError } from '../../lib/stores/store.js';
 import { runStoreContractTests } from '../../lib/testing/index.js';
@@ -53,7 +54,8 @@ describe('RedisStore on Redis Cluster', () => {
     const prefix = uniquePrefix();
     const store = new RedisStore({ client, prefix });
     const sid = 'session-1234';
-    const sessionKeys = [keys.session(sid), keys.vault(sid, 'upstream'), keys.vault(sid, 'github'), keys.refreshLock(sid, 'upstream')];
+    const namespace = storeNamespace('https://mcp.example.com/oauth'); // the proxy's own, before every key
+    const sessionKeys = [keys.session(sid), keys.vault(sid, 'upstream'), keys.vault(sid, 'github'), keys.refreshLock(sid, 'upstream')].map((k) => namespace + k);
     for (const key of sessionKeys) await store.set(key, 'v', 60_000);
     const slots = await Promise.all(sessionKeys.map((key) => node.clusterKeySlot(prefix + key)));
     expect(new Set(slots).size).toBe(1);

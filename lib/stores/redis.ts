@@ -98,7 +98,7 @@ export class RedisStore implements Store {
   readonly #logger: ResolvedLogger;
   #subscriber: Promise<Subscriber> | undefined;
   readonly #subscriptions = new Set<[string, Listener]>();
-  #sessionStore: SessionStore | undefined;
+  readonly #sessionStores = new Map<string, SessionStore>();
 
   constructor(options: RedisStoreOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('"options" must be an object');
@@ -175,9 +175,15 @@ export class RedisStore implements Store {
     });
   }
 
-  /** A connect-redis store over the same client, keys prefixed `${prefix}bsess:`, with the same fail-fast rules. */
-  sessionStore(): SessionStore {
-    return (this.#sessionStore ??= new GuardedSessionStore(this.#sessionCommands(), this.#prefix + REDIS_SESSION_PREFIX, () => this.available));
+  /** A connect-redis store over the same client, keys prefixed `${prefix}${namespace}bsess:`, with the same fail-fast rules. */
+  sessionStore(namespace = ''): SessionStore {
+    if (/[{}]/.test(namespace)) throw new TypeError('"namespace" must not contain "{" or "}"');
+    let store = this.#sessionStores.get(namespace);
+    if (store === undefined) {
+      store = new GuardedSessionStore(this.#sessionCommands(), this.#prefix + namespace + REDIS_SESSION_PREFIX, () => this.available);
+      this.#sessionStores.set(namespace, store);
+    }
+    return store;
   }
 
   /** Unsubscribes this store's listeners and closes the subscriber it duplicated. Never closes the given client. */

@@ -82,9 +82,11 @@ export interface Store {
   /**
    * Optional: the express-session store used for the browser leg of a sign-in
    * (pending authorization, consent, CSRF). When absent, the proxy adapts this
-   * store with `toSessionStore()`.
+   * store with `toSessionStore()`. The proxy passes its key namespace (see the
+   * README's storage schema); keep the session keys under it, so that proxies
+   * sharing the store never share browser sessions.
    */
-  sessionStore?(): SessionStore;
+  sessionStore?(namespace?: string): SessionStore;
 
   /** Optional: releases timers and subscriptions the store created (never the client it was given). */
   close?(): Promise<void>;
