@@ -3,6 +3,8 @@
  * schema"). Session-scoped keys put the session id in a Redis Cluster hash tag
  * (`{sid}`) so that everything of one session lives on one slot.
  * Codes, refresh tokens and `state` appear in keys only as SHA-256 hashes.
+ * The proxy writes them through a view that puts its namespace before each
+ * (`storeNamespace(issuer)`, see ./namespaced.ts).
  */
 export const keys = {
   /** Registered client (JSON). TTL: unused/used client TTL. */
