@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { SessionData, Store as SessionStore } from 'express-session';
 import { createContext, type ProxyContext } from '../lib/context.js';
 import { parseOptions, type OAuthProxyOptions } from '../lib/options.js';
-import { MemoryStore, toSessionStore } from '../lib/index.js';
+import { MemoryStore } from '../lib/index.js';
 import { randomToken } from '../lib/crypto.js';
 
 /** A logger that drops warnings (the bench's options are deliberately not production ones) and prints errors. */
@@ -95,4 +95,4 @@ export async function createSession(ctx: ProxyContext, browser: { store: Session
 }
 
 /** The browser-session store the proxy uses (under its namespace). */
-export const browserStore = (ctx: ProxyContext): SessionStore => ctx.store.sessionStore?.() ?? toSessionStore(ctx.store);
+export const browserStore = (ctx: ProxyContext): SessionStore => ctx.store.sessionStore();

@@ -1,7 +1,6 @@
 import type { ParsedOptions } from './options.js';
-import type { Store } from './stores/store.js';
 import { MemoryStore } from './stores/memory.js';
-import { namespaced, storeNamespace } from './stores/namespaced.js';
+import { namespaced, storeNamespace, type NamespacedStore } from './stores/namespaced.js';
 import { resolveLogger, type ResolvedLogger } from './logger.js';
 import { defaultRandomBytes, deriveKey, randomToken, type RandomBytes } from './crypto.js';
 import { Sealer } from './vault/seal.js';
@@ -41,7 +40,8 @@ export interface ProxyUrls {
 export interface ProxyContext {
   options: ParsedOptions;
   urls: ProxyUrls;
-  store: Store;
+  /** The store under this proxy's namespace (every key the proxy writes goes through it). */
+  store: NamespacedStore;
   logger: ResolvedLogger;
   clock: () => number;
   random: RandomBytes;

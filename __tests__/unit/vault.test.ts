@@ -15,6 +15,14 @@ const AAD = 'sid_A|upstream|upstream-tokens';
 const PLAIN = JSON.stringify({ access_token: 'upstream-access-token-secret', refresh_token: 'upstream-refresh-token' });
 const parts = (sealed: string) => sealed.split('.');
 
+/** Flips the last characters of one dot-separated part of a stored vault record (3: ciphertext, 4: tag). */
+async function tamper(store: MemoryStore, sid: string, part: 3 | 4): Promise<void> {
+  const raw = (await store.get(keys.vault(sid, 'upstream')))!;
+  const p = raw.split('.');
+  p[part] = `${p[part]!.slice(0, -2)}${p[part]!.endsWith('AA') ? 'BB' : 'AA'}`;
+  await store.set(keys.vault(sid, 'upstream'), p.join('.'), 60_000);
+}
+
 const stores: MemoryStore[] = [];
 afterAll(async () => { for (const s of stores) await s.close(); });
 const newStore = () => { const s = new MemoryStore(); stores.push(s); return s; };
@@ -116,10 +124,7 @@ describe('Vault', () => {
     const store = newStore();
     const vault = new Vault(store, new Sealer([K1], defaultRandomBytes));
     await vault.put('sid_A', 'upstream', tokens, 60_000);
-    const raw = (await store.get(keys.vault('sid_A', 'upstream')))!;
-    const p = raw.split('.');
-    p[3] = `${p[3]!.slice(0, -2)}${p[3]!.endsWith('AA') ? 'BB' : 'AA'}`;
-    await store.set(keys.vault('sid_A', 'upstream'), p.join('.'), 60_000);
+    await tamper(store, 'sid_A', 3);
     expect(await vault.get('sid_A', 'upstream')).toBeUndefined();
   });
 });
@@ -167,10 +172,7 @@ describe('Vault: the cache of opened records', () => {
     const vault = new Vault(store, new Sealer([K1], defaultRandomBytes));
     await vault.put('sid_A', 'upstream', tokens, 60_000);
     expect(await vault.get('sid_A', 'upstream')).toEqual(tokens);
-    const raw = (await store.get(keys.vault('sid_A', 'upstream')))!;
-    const p = raw.split('.');
-    p[4] = `${p[4]!.slice(0, -2)}${p[4]!.endsWith('AA') ? 'BB' : 'AA'}`;
-    await store.set(keys.vault('sid_A', 'upstream'), p.join('.'), 60_000);
+    await tamper(store, 'sid_A', 4);
     expect(await vault.get('sid_A', 'upstream')).toBeUndefined();
   });
 

@@ -1,7 +1,6 @@
 import session from 'express-session';
 import type { Request, RequestHandler } from 'express';
 import type { ProxyContext } from '../context.js';
-import { toSessionStore } from '../stores/session-store.js';
 
 /** A validated authorization request, waiting for consent or for the upstream. */
 export interface Transaction {
@@ -51,7 +50,7 @@ export function browserSession(ctx: ProxyContext): RequestHandler {
   const mw = session({
     name: BROWSER_COOKIE,
     secret: ctx.cookieSecrets,
-    store: ctx.store.sessionStore?.() ?? toSessionStore(ctx.store),
+    store: ctx.store.sessionStore(), // under the proxy's namespace
     resave: false,
     saveUninitialized: false,
     rolling: false,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Store as SessionStore } from 'express-session';
 import type { Store } from './store.js';
 import { toSessionStore } from './session-store.js';
 
@@ -22,7 +23,10 @@ export function storeNamespace(issuer: string): string {
  * the inner store when it has one (`RedisStore`), else `toSessionStore()` over
  * this view.
  */
-export function namespaced(inner: Store, namespace: string): Store {
+/** Internal: a {@link Store} view that always has a browser-session store. */
+export type NamespacedStore = Store & { sessionStore(): SessionStore };
+
+export function namespaced(inner: Store, namespace: string): NamespacedStore {
   const k = (key: string) => namespace + key;
   const view: Store = {
     get atomic() { return inner.atomic; },
@@ -38,7 +42,7 @@ export function namespaced(inner: Store, namespace: string): Store {
   };
   if (typeof inner.publish === 'function') view.publish = (channel, message) => inner.publish!(k(channel), message);
   if (typeof inner.subscribe === 'function') view.subscribe = (channel, listener) => inner.subscribe!(k(channel), listener);
-  let sessions: ReturnType<NonNullable<Store['sessionStore']>> | undefined;
-  view.sessionStore = () => (sessions ??= typeof inner.sessionStore === 'function' ? inner.sessionStore(namespace) : toSessionStore(view));
-  return view;
+  let sessions: SessionStore | undefined;
+  const sessionStore = () => (sessions ??= typeof inner.sessionStore === 'function' ? inner.sessionStore(namespace) : toSessionStore(view));
+  return Object.assign(view, { sessionStore });
 }
