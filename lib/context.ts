@@ -106,9 +106,9 @@ export function createContext(o: ParsedOptions): ProxyContext {
   const sessions = new Sessions({ store, vault, ended, providers, ttlMs: o.refreshTokenTtl * 1000, logger });
   const accessTokens = new AccessTokens({ secrets, issuer: urls.issuer, audience: urls.resource, ttlSeconds: o.accessTokenTtl, clock, random });
   ended.onEnded((sid) => accessTokens.forget((c) => c.sid === sid));
-  const consentEnabled = o.consent.enabled ?? o.registration.enabled;
-  if (o.registration.enabled && o.consent.enabled === false) {
-    logger.warn({}, 'consent is disabled while open dynamic client registration is enabled: any registered client can send users to sign in upstream without their approval (confused deputy). Enable consent, or disable registration.');
+  const consentEnabled = o.consent.enabled ?? consentByDefault(o);
+  if (!consentEnabled && consentByDefault(o)) {
+    logger.warn({ open: openClientSources(o) }, `consent is disabled while ${openClientSources(o).join(' and ')} let clients appear without your approval, and "allowedRedirectUris" does not limit where codes go: anyone can publish or register a client whose redirect URI is their own site and have a signed-in user's code sent there without a page (confused deputy). Enable consent, set "allowedRedirectUris", or turn those off (registration.enabled: false, clientMetadataDocuments.enabled: false).`);
   }
   if (!store.atomic) {
     logger.warn({}, 'the store is not atomic across processes (e.g. fromExpressSessionStore): single-use codes, refresh-token rotation and the upstream refresh lock are enforced within this process only. Run ONE proxy instance on it, or use RedisStore (or another atomic store) to run several.');
@@ -135,6 +135,23 @@ export function createContext(o: ParsedOptions): ProxyContext {
     cookieSecrets: secrets.map((s) => deriveKey(s, 'browser-session-cookie').toString('base64url')),
     consentEnabled,
   };
+}
+
+/** Which ways clients can appear without the operator's say-so: open DCR, metadata documents (CIMD). */
+function openClientSources(o: ParsedOptions): string[] {
+  return [
+    ...(o.registration.enabled ? ['open dynamic client registration'] : []),
+    ...(o.clientMetadataDocuments.enabled ? ['client metadata documents (https client_ids)'] : []),
+  ];
+}
+
+/**
+ * Consent is on by default whenever a client can appear without the operator's
+ * say-so (open DCR or CIMD), unless `allowedRedirectUris` limits the redirect
+ * URIs every such client may use to ones the operator chose.
+ */
+function consentByDefault(o: ParsedOptions): boolean {
+  return openClientSources(o).length > 0 && o.allowedRedirectUris === undefined;
 }
 
 function toList(v: string | string[] | undefined): string[] | undefined {

@@ -8,11 +8,12 @@ export { createOAuthProxy, requireSession } from './router.js';
 export type { OAuthProxy, ReadyState, StandaloneRequireSessionOptions } from './router.js';
 export type { AuthInfo, SessionAuthExtra, UpstreamTokens, RequireSessionOptions } from './session/require-session.js';
 export type {
-  OAuthProxyOptions, ProviderConfig, ConsentConfig, RefreshConfig, RegistrationConfig, ClientMetadataDocumentConfig,
+  OAuthProxyOptions, ProviderConfig, ConsentConfig, RefreshConfig, RegistrationConfig, ClientMetadataDocumentConfig, RateLimitConfig,
 } from './options.js';
 export {
   DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_REFRESH_TOKEN_TTL, DEFAULT_REFRESH_TOKEN_GRACE_PERIOD, DEFAULT_AUTHORIZATION_TTL,
   DEFAULT_CODE_TTL, DEFAULT_UNUSED_CLIENT_TTL, DEFAULT_CLIENT_TTL, DEFAULT_CONSENT_REMEMBER, DEFAULT_REFRESH_SKEW, MIN_SECRET_BYTES,
+  DEFAULT_AUTHORIZE_RATE_LIMIT,
 } from './options.js';
 export type { Logger } from './logger.js';
 export type { Store } from './stores/store.js';

@@ -139,7 +139,7 @@ export interface ProviderConfig {
  * ```
  */
 export interface ConsentConfig {
-  /** Show the proxy's consent page before any upstream redirect. Default: `true` when dynamic registration is open, else `false`. */
+  /** Show the proxy's consent page before any upstream redirect. Default: `true` when clients can appear without the operator's say-so (open registration or client metadata documents) and `allowedRedirectUris` is not set, else `false`. */
   enabled?: boolean;
   /** Seconds an approval is remembered per browser and client. `0` asks every time. Default: 30 days. */
   rememberFor?: number;
@@ -173,13 +173,42 @@ export interface RefreshConfig {
 export interface RegistrationConfig {
   /** Accept `POST /register`. Default: `true`. */
   enabled?: boolean;
-  /** Registrations per IP per window. Default: 20 per 15 min. */
-  rateLimit?: { windowMs?: number; limit?: number } | false;
+  /** Registrations per address per window, counted in the store (across instances). Default: 20 per 15 min. `false` turns it off. */
+  rateLimit?: RateLimitConfig | false;
   /** Seconds a client that never obtains a token stays registered. Default: 24 h. */
   unusedTtl?: number;
   /** Seconds a client stays registered after its last token. Default: 90 days. */
   ttl?: number;
 }
+
+/**
+ * A per-address rate limit, counted in the proxy's store (so it holds across
+ * instances). `req.ip` is the address: set Express's `trust proxy` to exactly
+ * your reverse proxies (see README, "Rate limits").
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, authorizeRateLimit: { windowMs: 60_000, limit: 300 } });
+ * ```
+ */
+export interface RateLimitConfig {
+  /** Length of the fixed window, in milliseconds. */
+  windowMs?: number;
+  /** Requests per address per window. */
+  limit?: number;
+}
+
+/**
+ * Default rate limit of `/authorize` and `/consent` together: 120 requests per
+ * address per minute, far above what people signing in need (an office behind
+ * one NAT address included), far below a flood.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, authorizeRateLimit: { ...DEFAULT_AUTHORIZE_RATE_LIMIT, limit: 600 } });
+ * ```
+ */
+export const DEFAULT_AUTHORIZE_RATE_LIMIT = { windowMs: 60_000, limit: 120 } as const;
 
 /**
  * Client ID Metadata Document settings (MCP 2025-11-25).
@@ -254,6 +283,8 @@ export interface OAuthProxyOptions {
   allowedRedirectUris?: Array<string | RegExp>;
   /** Client ID Metadata Document settings. */
   clientMetadataDocuments?: ClientMetadataDocumentConfig;
+  /** Requests to `/authorize` and `/consent` (together) per address per window, counted in the store. Default: 120 per minute. `false` turns it off. */
+  authorizeRateLimit?: RateLimitConfig | false;
   /** Origins allowed by CORS on metadata, register and token. Default: `'*'` (these endpoints carry no cookies). */
   corsOrigins?: '*' | string[];
   /** A pino-compatible logger. Default: warnings and errors to `console`. */
@@ -324,6 +355,7 @@ export const optionsSchema = z.object({
     enabled: z.boolean().default(true),
     allowPrivateAddresses: z.boolean().default(false),
   }).strict().default({ enabled: true, allowPrivateAddresses: false }),
+  authorizeRateLimit: z.union([z.literal(false), z.object({ windowMs: z.number().int().positive().default(DEFAULT_AUTHORIZE_RATE_LIMIT.windowMs), limit: z.number().int().positive().default(DEFAULT_AUTHORIZE_RATE_LIMIT.limit) }).strict()]).default({ ...DEFAULT_AUTHORIZE_RATE_LIMIT }),
   corsOrigins: z.union([z.literal('*'), z.array(z.string().min(1))]).default('*'),
   logger: z.custom<Logger>((v) => !!v && typeof v === 'object' && ['warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'), 'must be a pino-compatible logger with at least warn() and error()').optional(),
   clock: fn.optional(),

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import request from 'supertest';
 import type { Express } from 'express';
-import type { OAuthProxy } from '../../lib/index.js';
+import { MemoryStore, type OAuthProxy } from '../../lib/index.js';
 import { proxyApp } from '../helpers/proxy.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
 import { pkcePair } from '../helpers/signin.js';
@@ -209,5 +209,53 @@ describe('upstream down', () => {
     expect(res.text).toContain('temporarily_unavailable');
     expect(res.text).not.toMatch(/\n\s+at |ECONNREFUSED|proxy-client-secret/);
     await down.oauth.close();
+  });
+});
+
+// Issue 12, finding 2: every anonymous GET /authorize used to write a browser session that lived 30 days, without bound or limit.
+describe('anonymous authorize requests', () => {
+  it('write one short-lived browser session that expires with authorizationTtl, never a durable record', async () => {
+    const { app: a, oauth: o, store } = proxyApp({ consent: { enabled: true }, authorizeRateLimit: false }); // (its counter is short-lived too)
+    try {
+      const reg = await request(a).post('/oauth/register').send({ redirect_uris: [WEB], token_endpoint_auth_method: 'none' }).expect(201);
+      const durable = store.size - store.shortLivedSize;
+      const short = store.shortLivedSize;
+      const res = await request(a).get('/oauth/authorize').query({ response_type: 'code', client_id: reg.body.client_id, redirect_uri: WEB, code_challenge: CHALLENGE, code_challenge_method: 'S256' });
+      expect(res.status).toBe(200);
+      const cookie = (res.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('mcp_oauth_proxy='))!;
+      const expires = Date.parse(/Expires=([^;]+)/i.exec(cookie)![1]!);
+      expect(expires).toBeGreaterThan(Date.now());
+      expect(expires).toBeLessThan(Date.now() + 3600_000); // authorizationTtl (600 s), not consent.rememberFor (30 days)
+      expect(store.shortLivedSize).toBe(short + 1);
+      expect(store.size - store.shortLivedSize).toBe(durable);
+    } finally {
+      await o.close();
+    }
+  });
+
+  it('are rate limited per address across instances on one store (authorize and consent together): 429 page with Retry-After', async () => {
+    const store = new MemoryStore();
+    const first = proxyApp({ store, consent: { enabled: true }, authorizeRateLimit: { windowMs: 60_000, limit: 3 } });
+    const second = proxyApp({ store, consent: { enabled: true }, authorizeRateLimit: { windowMs: 60_000, limit: 3 } });
+    try {
+      const reg = await request(first.app).post('/oauth/register').send({ redirect_uris: [WEB], token_endpoint_auth_method: 'none' }).expect(201);
+      const q = { response_type: 'code', client_id: reg.body.client_id, redirect_uri: WEB, code_challenge: CHALLENGE, code_challenge_method: 'S256' };
+      await request(first.app).get('/oauth/authorize').query(q).expect(200);
+      await request(second.app).get('/oauth/authorize').query(q).expect(200);
+      await request(first.app).post('/oauth/consent').type('form').send({ txn: 'x', csrf: 'y', decision: 'approve' }).expect(403);
+      const refused = await request(second.app).get('/oauth/authorize').query(q).set('X-Forwarded-For', '203.0.113.9');
+      expect(refused.status).toBe(429);
+      expect(refused.headers['content-type']).toMatch(/^text\/html/);
+      expect(refused.headers.location).toBeUndefined();
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.text).toContain('(too_many_requests)');
+      await request(first.app).post('/oauth/consent').type('form').send({ txn: 'x', csrf: 'y' }).expect(429);
+      // Other endpoints are not affected.
+      await request(first.app).get('/.well-known/oauth-authorization-server/oauth').expect(200);
+    } finally {
+      await first.oauth.close();
+      await second.oauth.close();
+      await store.close();
+    }
   });
 });

@@ -1,6 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach } from '@jest/globals';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { createOAuthProxy } from '../../lib/index.js';
+import { createOAuthProxy, type OAuthProxyOptions } from '../../lib/index.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { TestBrowser, parseForms } from '../helpers/browser.js';
 import { proxyApp, recordingLogger, TEST_SECRET, TEST_VAULT_KEY } from '../helpers/proxy.js';
@@ -243,6 +245,26 @@ describe('remembered approval', () => {
   });
 });
 
+// Issue 12, finding 2: pre-approval browser state lives for authorizationTtl; only an approval whose sign-in completed extends it.
+describe('browser-session lifetime', () => {
+  const expiry = (b: TestBrowser) => b.cookies(`${stack.issuer}/consent`).find((c) => c.name === 'mcp_oauth_proxy')?.expires ?? 0;
+  it('is authorizationTtl until an approved sign-in completes, then consent.rememberFor', async () => {
+    const { client, redirect } = await newClient();
+    const { challenge } = pkce();
+    const url = authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri: redirect, challenge });
+    const browser = new TestBrowser();
+    const page = await browser.get(url);
+    expect(page.status).toBe(200);
+    expect(expiry(browser)).toBeLessThan(Date.now() + 3600_000);
+    // Approving alone (an anonymous script can approve its own page) does not extend it.
+    const approved = await browser.submitForm(page.url, page.body, {}, { submitter: { name: 'decision', value: 'approve' }, stopAt: atIdp });
+    expect(approved.stoppedAt?.pathname).toBe(idpAuthPath);
+    expect(expiry(browser)).toBeLessThan(Date.now() + 3600_000);
+    await browser.authorize(approved.stoppedAt!, { login: 'alice', stopAt: atRedirect(redirect) });
+    expect(expiry(browser)).toBeGreaterThan(Date.now() + 7 * 24 * 3600_000);
+  });
+});
+
 describe('what the consent page shows', () => {
   it('escapes the client name and shows the redirect host', async () => {
     const evil = '<img src=x onerror=alert(1)>';
@@ -275,12 +297,18 @@ describe('consent default and startup warning', () => {
   };
   const warnings = (logs: ReturnType<typeof recordingLogger>) => logs.lines.filter((l) => l.level === 'warn' && /consent is disabled/.test(l.msg ?? ''));
 
-  it('warns when consent is turned off while open registration is on, and only then', async () => {
+  // Issue 12, finding 1: this table used to assert that closing registration with consent off is safe (no warning).
+  // It is not while metadata documents (CIMD) are on: anyone can publish a client. The third row deliberately changed 0 → 1.
+  it('warns when consent is off while any client can appear without the operator (open DCR or CIMD), unless allowedRedirectUris limits redirects', async () => {
     for (const [options, expected] of [
       [{ consent: { enabled: false } }, 1],
       [{}, 0],
-      [{ consent: { enabled: false }, registration: { enabled: false } }, 0],
-    ] as const) {
+      [{ consent: { enabled: false }, registration: { enabled: false } }, 1],
+      [{ consent: { enabled: false }, clientMetadataDocuments: { enabled: false } }, 1],
+      [{ consent: { enabled: false }, registration: { enabled: false }, clientMetadataDocuments: { enabled: false } }, 0],
+      [{ consent: { enabled: false }, allowedRedirectUris: ['https://app.example.test/cb'] }, 0],
+      [{ registration: { enabled: false } }, 0],
+    ] as Array<[Partial<OAuthProxyOptions>, number]>) {
       const logs = recordingLogger();
       const oauth = createOAuthProxy({ ...base, ...options, logger: logs.logger });
       expect(warnings(logs)).toHaveLength(expected);
@@ -298,6 +326,41 @@ describe('consent default and startup warning', () => {
       expect(res.status).toBe(200);
       expect(res.text).toContain('name="decision" value="approve"');
       expect(warnings(logs)).toHaveLength(0);
+    } finally {
+      await oauth.close();
+    }
+  });
+
+  it('is on by default with registration closed while metadata documents are on: a published client gets a page, not a silent code', async () => {
+    const docs = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
+        client_id: `http://127.0.0.1:${(docs.address() as AddressInfo).port}${req.url}`, client_name: 'Attacker', redirect_uris: ['https://attacker.example/cb'], token_endpoint_auth_method: 'none',
+      }));
+    });
+    await new Promise<void>((r) => docs.listen(0, '127.0.0.1', () => r()));
+    const logs = recordingLogger();
+    const { app, oauth } = proxyApp({ consent: {}, registration: { enabled: false }, clientMetadataDocuments: { allowPrivateAddresses: true }, logger: logs.logger });
+    try {
+      const clientId = `http://127.0.0.1:${(docs.address() as AddressInfo).port}/evil.json`;
+      const res = await request(app).get('/oauth/authorize')
+        .query({ response_type: 'code', client_id: clientId, code_challenge: pkce().challenge, code_challenge_method: 'S256' });
+      expect(res.status).toBe(200);
+      expect(res.headers.location).toBeUndefined();
+      expect(res.text).toContain('name="decision" value="approve"');
+      expect(warnings(logs)).toHaveLength(0);
+    } finally {
+      await oauth.close();
+      await new Promise<void>((r) => { docs.closeAllConnections(); docs.close(() => r()); });
+    }
+  });
+
+  it('is off by default when allowedRedirectUris limits where codes go', async () => {
+    const { app, oauth } = proxyApp({ consent: {}, allowedRedirectUris: ['http://localhost:3333/callback'] });
+    try {
+      const reg = await request(app).post('/oauth/register').send({ redirect_uris: ['http://localhost:3333/callback'], token_endpoint_auth_method: 'none' }).expect(201);
+      const res = await request(app).get('/oauth/authorize')
+        .query({ response_type: 'code', client_id: reg.body.client_id, code_challenge: pkce().challenge, code_challenge_method: 'S256' });
+      expect(res.text).not.toContain('name="decision" value="approve"');
     } finally {
       await oauth.close();
     }

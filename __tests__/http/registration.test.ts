@@ -151,6 +151,25 @@ describe('abuse limits', () => {
     }
   });
 
+  // Issue 12, finding 8: the limit was per process, so N instances allowed N times the limit.
+  it('the registration limit is kept in the store: instances sharing it count together, and X-Forwarded-For is ignored without trust proxy', async () => {
+    const store = new MemoryStore();
+    const a = proxyApp({ store, registration: { rateLimit: { windowMs: 60_000, limit: 2 } } });
+    const b = proxyApp({ store, registration: { rateLimit: { windowMs: 60_000, limit: 2 } } });
+    try {
+      await request(a.app).post('/oauth/register').send({ redirect_uris: ['https://a.example/cb'] }).expect(201);
+      await request(b.app).post('/oauth/register').send({ redirect_uris: ['https://a.example/cb'] }).expect(201);
+      const res = await request(a.app).post('/oauth/register').set('X-Forwarded-For', '198.51.100.7').send({ redirect_uris: ['https://a.example/cb'] });
+      expect(res.status).toBe(429);
+      expect(res.body.error).toBe('too_many_requests');
+      await request(b.app).post('/oauth/register').send({ redirect_uris: ['https://a.example/cb'] }).expect(429);
+    } finally {
+      await a.oauth.close();
+      await b.oauth.close();
+      await store.close();
+    }
+  });
+
   it('an unused registration expires after registration.unusedTtl', async () => {
     let now = Date.now();
     const clock = () => now;

@@ -13,6 +13,8 @@ runStoreContractTests('MemoryStore', async () => {
 });
 
 describe('MemoryStore', () => {
+  /** Durable entries (TTL above `shortLivedTtlMs`): the ones `maxEntries` bounds. */
+  const DAY = 24 * 3600_000;
   const WARNED = Symbol.for('mcp-oauth-proxy.MemoryStore.productionWarning');
   const stores: MemoryStore[] = [];
   const make = (options?: ConstructorParameters<typeof MemoryStore>[0]) => {
@@ -45,11 +47,11 @@ describe('MemoryStore', () => {
 
   it('evicts the least recently used entry at maxEntries', async () => {
     const store = make({ maxEntries: 3 });
-    await store.set('a', '1', 60_000);
-    await store.set('b', '2', 60_000);
-    await store.set('c', '3', 60_000);
+    await store.set('a', '1', DAY);
+    await store.set('b', '2', DAY);
+    await store.set('c', '3', DAY);
     await store.get('a'); // a is now the most recently used
-    await store.set('d', '4', 60_000);
+    await store.set('d', '4', DAY);
     expect(store.size).toBe(3);
     await expect(store.get('b')).resolves.toBeUndefined();
     await expect(store.get('a')).resolves.toBe('1');
@@ -59,14 +61,42 @@ describe('MemoryStore', () => {
 
   it('an entry read since it was last moved survives at least three quarters of maxEntries new writes', async () => {
     const store = make({ maxEntries: 8 });
-    for (let i = 0; i < 8; i++) await store.set(`k${i}`, String(i), 60_000);
+    for (let i = 0; i < 8; i++) await store.set(`k${i}`, String(i), DAY);
     await expect(store.get('k0')).resolves.toBe('0'); // old: moved to the recent end
     await expect(store.get('k7')).resolves.toBe('7'); // recent: left where it is
-    for (let i = 0; i < 6; i++) await store.set(`n${i}`, String(i), 60_000);
+    for (let i = 0; i < 6; i++) await store.set(`n${i}`, String(i), DAY);
     expect(store.size).toBe(8);
     await expect(store.get('k0')).resolves.toBe('0');
     await expect(store.get('k7')).resolves.toBe('7');
     for (let i = 1; i < 7; i++) await expect(store.get(`k${i}`)).resolves.toBeUndefined();
+  });
+
+  // Issue 12, finding 2: ~100k anonymous GET /authorize used to fill maxEntries and evict everyone's clients and refresh tokens.
+  it('short-lived entries have their own bound and never evict durable ones', async () => {
+    const store = make({ maxEntries: 4, maxShortLivedEntries: 3 });
+    for (let i = 0; i < 4; i++) await store.set(`durable${i}`, String(i), DAY);
+    for (let i = 0; i < 50; i++) await store.set(`bsess:${i}`, 'anonymous', 600_000);
+    expect(store.size).toBe(7);
+    expect(store.shortLivedSize).toBe(3);
+    for (let i = 0; i < 4; i++) await expect(store.get(`durable${i}`)).resolves.toBe(String(i));
+    await expect(store.get('bsess:49')).resolves.toBe('anonymous');
+    await expect(store.get('bsess:0')).resolves.toBeUndefined();
+    // A record rewritten with a durable TTL (an approved browser session) moves to the durable class.
+    await store.set('bsess:49', 'approved', DAY);
+    expect(store.shortLivedSize).toBe(2);
+    await expect(store.get('durable0')).resolves.toBeUndefined(); // the durable LRU made room, as before
+    await expect(store.get('bsess:49')).resolves.toBe('approved');
+    expect(() => new MemoryStore({ maxShortLivedEntries: 0 })).toThrow(/"options.maxShortLivedEntries"/);
+  });
+
+  it('increment counts atomically in a fixed window', async () => {
+    let now = 1_000;
+    const store = make({ clock: () => now });
+    await expect(store.increment('rl', 10_000)).resolves.toEqual({ count: 1, ttlMs: 10_000 });
+    now += 4_000;
+    await expect(Promise.all([store.increment('rl', 10_000), store.increment('rl', 10_000)])).resolves.toEqual([{ count: 2, ttlMs: 6_000 }, { count: 3, ttlMs: 6_000 }]);
+    now += 6_000;
+    await expect(store.increment('rl', 10_000)).resolves.toEqual({ count: 1, ttlMs: 10_000 });
   });
 
   it('checks expiry on read and sweeps expired entries periodically', async () => {

@@ -6,7 +6,7 @@ import { randomToken } from '../crypto.js';
 import { browserSession, browserState, type Transaction } from './browser-session.js';
 import { pageErrorHandler, redirectWithError, sendErrorPage, toOAuthError } from './respond.js';
 import { startUpstream, grantScope, resourceMatches } from './upstream-redirect.js';
-import { showConsent } from './consent.js';
+import { authorizeRateLimit, showConsent } from './consent.js';
 import { singleParams } from './params.js';
 
 const CODE_CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
@@ -20,7 +20,7 @@ const MAX_STATE_LENGTH = 2048;
  */
 export function authorizeEndpoint(ctx: ProxyContext): Router {
   const router = Router();
-  router.get('/', browserSession(ctx), (req, res) => {
+  router.get('/', ...authorizeRateLimit(ctx), browserSession(ctx), (req, res) => {
     authorize(ctx, req, res).catch((err: unknown) => sendErrorPage(res, toOAuthError(err, ctx.logger)));
   });
   router.use(pageErrorHandler(ctx.logger));

@@ -43,10 +43,14 @@ const warnedInsecure = new WeakSet<ProxyContext>();
  * is https, scoped to the issuer's path, and signed with a key derived from
  * `secret`. Sessions live in the proxy's store (connect-redis over the same
  * client for RedisStore), so any instance can finish a flow another started.
+ *
+ * A new browser session lives for `authorizationTtl` only: anyone can create
+ * one with an anonymous `GET /authorize`. Only a remembered approval whose
+ * sign-in completed extends it, to `consent.rememberFor` ({@link rememberApproval}).
  */
 export function browserSession(ctx: ProxyContext): RequestHandler {
   const o = ctx.options;
-  const maxAgeMs = Math.max(o.consent.rememberFor, o.authorizationTtl) * 1000;
+  const maxAgeMs = o.authorizationTtl * 1000;
   const mw = session({
     name: BROWSER_COOKIE,
     secret: ctx.cookieSecrets,
@@ -72,6 +76,18 @@ export function browserSession(ctx: ProxyContext): RequestHandler {
 export function browserState(req: Request): BrowserState {
   req.session.mop ??= { pending: [], consent: {}, approvals: {} };
   return req.session.mop;
+}
+
+/**
+ * Extends this browser session to `consent.rememberFor` when it holds a live
+ * approval for `clientId`: called once the upstream sign-in completed, so that
+ * scripted approvals of one's own consent pages never make durable records.
+ */
+export function rememberApproval(ctx: ProxyContext, req: Request, clientId: string): void {
+  const approval = req.session.mop?.approvals[clientId];
+  const rememberMs = ctx.options.consent.rememberFor * 1000;
+  if (!approval || approval.until <= ctx.clock() || rememberMs <= 0) return;
+  if ((req.session.cookie.maxAge ?? 0) < rememberMs) req.session.cookie.maxAge = rememberMs;
 }
 
 /** Binds an upstream state hash to this browser. */

@@ -5,7 +5,7 @@ import { randomToken, sha256 } from '../crypto.js';
 import { keys } from '../stores/keys.js';
 import { UpstreamRefused, UpstreamTransient } from '../upstream/provider.js';
 import { describeError } from '../logger.js';
-import { browserSession, saveSession, unbindPending } from './browser-session.js';
+import { browserSession, rememberApproval, saveSession, unbindPending } from './browser-session.js';
 import { pageErrorHandler, redirectWithError, sendErrorPage, toOAuthError } from './respond.js';
 import type { PendingAuthorization } from './upstream-redirect.js';
 
@@ -67,6 +67,8 @@ async function callback(ctx: ProxyContext, req: Request, res: Response): Promise
     throw err;
   }
 
+  rememberApproval(ctx, req, txn.clientId);
+  await saveSession(req);
   const sid = randomToken(ctx.random, 'sid_', 18);
   const holdMs = ctx.options.codeTtl * 1000 * UNREDEEMED_FACTOR;
   const pid = ctx.upstream.id;

@@ -1,4 +1,4 @@
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { ProxyContext } from '../context.js';
 import type { RegisteredClient } from '../clients/types.js';
 import { AccessDeniedError, OAuthError } from '../errors.js';
@@ -7,8 +7,11 @@ import { renderConsentPage, type ConsentPageRenderer } from '../consent/render.j
 import { browserSession, browserState, saveSession, type Transaction } from './browser-session.js';
 import { pageErrorHandler, redirectWithError, sendErrorPage, sendPage, toOAuthError } from './respond.js';
 import { startUpstream } from './upstream-redirect.js';
+import { storeRateLimit } from './rate-limit.js';
 
 const MAX_OPEN_CONSENTS = 10;
+/** Remembered approvals kept per browser (the oldest goes first). */
+const MAX_APPROVALS = 50;
 
 /** Internal: renders the consent page for a validated transaction and remembers it (with a CSRF token) in this browser. */
 export async function showConsent(ctx: ProxyContext, req: Request, res: Response, txn: Transaction, client: RegisteredClient): Promise<void> {
@@ -35,6 +38,20 @@ export async function showConsent(ctx: ProxyContext, req: Request, res: Response
   }));
 }
 
+/** Limiters per proxy: `/authorize` and `/consent` share one count per address. */
+const limiters = new WeakMap<ProxyContext, RequestHandler[]>();
+
+/** Internal: the `authorizeRateLimit` middleware of this proxy (none when `false`), shared by `/authorize` and `/consent`. */
+export function authorizeRateLimit(ctx: ProxyContext): RequestHandler[] {
+  let mw = limiters.get(ctx);
+  if (!mw) {
+    const rl = ctx.options.authorizeRateLimit;
+    mw = rl ? [storeRateLimit(ctx, 'authorize', rl, 'Too many sign-in requests from this address; wait a minute and start again from your application', sendErrorPage)] : [];
+    limiters.set(ctx, mw);
+  }
+  return mw;
+}
+
 /** What the page shows large: the host for http(s); for a private-use scheme the scheme too (`cursor://anysphere.cursor-mcp`), since its "host" is no domain. */
 function redirectHost(url: URL): string {
   if (url.protocol === 'https:' || url.protocol === 'http:') return url.host;
@@ -49,7 +66,7 @@ function redirectHost(url: URL): string {
  */
 export function consentEndpoint(ctx: ProxyContext): Router {
   const router = Router();
-  router.post('/', express.urlencoded({ extended: false, limit: '4kb' }), browserSession(ctx), (req, res) => {
+  router.post('/', ...authorizeRateLimit(ctx), express.urlencoded({ extended: false, limit: '4kb' }), browserSession(ctx), (req, res) => {
     decide(ctx, req, res).catch((err: unknown) => sendErrorPage(res, toOAuthError(err, ctx.logger)));
   });
   router.use(pageErrorHandler(ctx.logger));
@@ -77,6 +94,10 @@ async function decide(ctx: ProxyContext, req: Request, res: Response): Promise<v
     return redirectWithError(res, txn.redirectUri, new AccessDeniedError('The user denied the request'), txn.state, ctx.urls.issuer);
   }
   const rememberFor = ctx.options.consent.rememberFor;
-  if (rememberFor > 0) state.approvals[txn.clientId] = { redirectUri: txn.redirectUri, scope: txn.scope, until: ctx.clock() + rememberFor * 1000 };
+  if (rememberFor > 0) {
+    const now = ctx.clock();
+    const live = Object.entries(state.approvals).filter(([id, a]) => a.until > now && id !== txn.clientId).slice(-(MAX_APPROVALS - 1));
+    state.approvals = Object.fromEntries([...live, [txn.clientId, { redirectUri: txn.redirectUri, scope: txn.scope, until: now + rememberFor * 1000 }]]);
+  }
   await startUpstream(ctx, req, res, txn);
 }

@@ -1,8 +1,7 @@
 import express, { Router, type RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import type { ProxyContext } from '../context.js';
 import { parseClientMetadata } from '../clients/metadata.js';
-import { TooManyRequestsError } from '../errors.js';
+import { storeRateLimit } from './rate-limit.js';
 import { sendJsonError } from './respond.js';
 import type { RegisteredClient } from '../clients/types.js';
 
@@ -14,15 +13,7 @@ export function registerEndpoint(ctx: ProxyContext): Router {
   const router = Router();
   const limits: RequestHandler[] = [];
   const rl = ctx.options.registration.rateLimit;
-  if (rl) {
-    limits.push(rateLimit({
-      windowMs: rl.windowMs,
-      limit: rl.limit,
-      standardHeaders: 'draft-7',
-      legacyHeaders: false,
-      handler: (_req, res) => sendJsonError(res, new TooManyRequestsError('Too many client registrations from this address; retry later', Math.ceil(rl.windowMs / 1000))),
-    }));
-  }
+  if (rl) limits.push(storeRateLimit(ctx, 'register', rl, 'Too many client registrations from this address; retry later', sendJsonError));
   router.post('/', ...limits, express.json({ limit: REGISTRATION_BODY_LIMIT }), async (req, res, next) => {
     try {
       const metadata = parseClientMetadata(req.body ?? {}, ctx.options.allowedRedirectUris ? { allowedRedirectUris: ctx.options.allowedRedirectUris } : {});

@@ -25,6 +25,8 @@ export const keys = {
   refreshToken: (tokenHash: string) => `rt:${tokenHash}`,
   /** Rotation claim of a refresh token: its sealed successor. Written with add() so only one rotation wins. */
   refreshRotated: (tokenHash: string) => `rt-next:${tokenHash}`,
+  /** Rate-limit counter of one endpoint for one client address (hashed). TTL: the limit's window. */
+  rateLimit: (name: string, addressHash: string) => `rl:${name}:${addressHash}`,
 } as const;
 
 /** Pub/sub channel on which ended session ids are broadcast. */

@@ -2,8 +2,12 @@ import { EventEmitter } from 'node:events';
 import { describeError, resolveLogger, type Logger, type ResolvedLogger } from '../logger.js';
 import type { Store } from './store.js';
 
-/** Default bound on stored entries; the least recently used entry is evicted beyond it. */
+/** Default bound on durable entries; the least recently used durable entry is evicted beyond it. */
 export const DEFAULT_MEMORY_MAX_ENTRIES = 100_000;
+/** Default bound on short-lived entries (TTL ≤ {@link DEFAULT_MEMORY_SHORT_LIVED_TTL_MS}), kept apart so they never evict durable ones. */
+export const DEFAULT_MEMORY_MAX_SHORT_LIVED_ENTRIES = 100_000;
+/** Entries written with a TTL up to this (1 hour: codes, pending sign-ins, pre-approval browser sessions, rate-limit counters) are short-lived. */
+export const DEFAULT_MEMORY_SHORT_LIVED_TTL_MS = 3_600_000;
 /** Default interval of the sweep that removes expired entries. */
 export const DEFAULT_MEMORY_SWEEP_INTERVAL_MS = 60_000;
 
@@ -22,8 +26,16 @@ const WARNED = Symbol.for('mcp-oauth-proxy.MemoryStore.productionWarning');
  * ```
  */
 export interface MemoryStoreOptions {
-  /** Maximum number of entries before the least recently used is evicted. Default `100_000`. */
+  /** Maximum number of durable entries (clients, sessions, refresh tokens, vault) before the least recently used is evicted. Default `100_000`. */
   maxEntries?: number;
+  /**
+   * Maximum number of short-lived entries, a separate bound: a flood of
+   * anonymous short-lived records (pre-approval browser sessions, pending
+   * sign-ins) evicts only other short-lived records, never a durable one. Default `100_000`.
+   */
+  maxShortLivedEntries?: number;
+  /** Entries written with a TTL up to this many milliseconds count as short-lived. Default `3_600_000` (1 hour). */
+  shortLivedTtlMs?: number;
   /** How often expired entries are swept, in milliseconds. Default `60_000`. */
   sweepIntervalMs?: number;
   /** Time source in milliseconds (tests). Default `Date.now`. */
@@ -32,8 +44,11 @@ export interface MemoryStoreOptions {
   logger?: Logger;
 }
 
-/** Value, expiry (ms since epoch), and the insertion sequence number when last moved to the recent end. */
-interface Entry { v: string; e: number; t: number }
+/** Value, expiry (ms since epoch), the insertion sequence number when last moved to the recent end, and whether it is short-lived. */
+interface Entry { v: string; e: number; t: number; s: boolean }
+
+/** One LRU class: its entries in eviction order, its bound, and how old an entry must be before a read moves it. */
+interface Lru { map: Map<string, Entry>; max: number; refreshAfter: number }
 
 /**
  * The embedded default {@link Store}: a bounded, LRU-evicting map with TTLs,
@@ -53,11 +68,10 @@ interface Entry { v: string; e: number; t: number }
  */
 export class MemoryStore implements Store {
   readonly atomic = true;
-  readonly #entries = new Map<string, Entry>();
+  readonly #durable: Lru;
+  readonly #short: Lru;
+  readonly #shortTtlMs: number;
   readonly #events = new EventEmitter();
-  readonly #maxEntries: number;
-  /** How many insertions old an entry must be before a read moves it to the recent end again. */
-  readonly #refreshAfter: number;
   #seq = 0;
   readonly #clock: () => number;
   readonly #logger: ResolvedLogger;
@@ -65,13 +79,19 @@ export class MemoryStore implements Store {
 
   constructor(options: MemoryStoreOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('"options" must be an object');
-    const { maxEntries = DEFAULT_MEMORY_MAX_ENTRIES, sweepIntervalMs = DEFAULT_MEMORY_SWEEP_INTERVAL_MS, clock = Date.now, logger } = options;
+    const {
+      maxEntries = DEFAULT_MEMORY_MAX_ENTRIES, maxShortLivedEntries = DEFAULT_MEMORY_MAX_SHORT_LIVED_ENTRIES, shortLivedTtlMs = DEFAULT_MEMORY_SHORT_LIVED_TTL_MS,
+      sweepIntervalMs = DEFAULT_MEMORY_SWEEP_INTERVAL_MS, clock = Date.now, logger,
+    } = options;
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new TypeError('"options.maxEntries" must be a positive integer');
+    if (!Number.isSafeInteger(maxShortLivedEntries) || maxShortLivedEntries < 1) throw new TypeError('"options.maxShortLivedEntries" must be a positive integer');
+    if (!Number.isFinite(shortLivedTtlMs) || shortLivedTtlMs < 0) throw new TypeError('"options.shortLivedTtlMs" must be a number ≥ 0');
     if (!Number.isFinite(sweepIntervalMs) || sweepIntervalMs <= 0) throw new TypeError('"options.sweepIntervalMs" must be a positive number');
     if (typeof clock !== 'function') throw new TypeError('"options.clock" must be a function');
     if (logger !== undefined && (logger === null || typeof logger.warn !== 'function')) throw new TypeError('"options.logger" must have a warn method');
-    this.#maxEntries = maxEntries;
-    this.#refreshAfter = Math.floor(maxEntries / 4);
+    this.#durable = { map: new Map(), max: maxEntries, refreshAfter: Math.floor(maxEntries / 4) };
+    this.#short = { map: new Map(), max: maxShortLivedEntries, refreshAfter: Math.floor(maxShortLivedEntries / 4) };
+    this.#shortTtlMs = shortLivedTtlMs;
     this.#clock = clock;
     this.#logger = resolveLogger(logger);
     this.#events.setMaxListeners(0);
@@ -89,15 +109,20 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  /** The number of entries held, expired ones included until read or swept. */
+  /** The number of entries held (durable and short-lived), expired ones included until read or swept. */
   get size(): number {
-    return this.#entries.size;
+    return this.#durable.map.size + this.#short.map.size;
+  }
+
+  /** The number of short-lived entries held (see `maxShortLivedEntries`). */
+  get shortLivedSize(): number {
+    return this.#short.map.size;
   }
 
   /** Removes every expired entry now. The periodic sweep calls it. */
   sweep(): void {
     const now = this.#clock();
-    for (const [key, entry] of this.#entries) if (entry.e <= now) this.#entries.delete(key);
+    for (const { map } of [this.#durable, this.#short]) for (const [key, entry] of map) if (entry.e <= now) map.delete(key);
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -116,18 +141,30 @@ export class MemoryStore implements Store {
 
   async take(key: string): Promise<string | undefined> {
     const entry = this.#read(key);
-    if (entry) this.#entries.delete(key);
+    if (entry) this.#remove(key);
     return entry?.v;
   }
 
   async delete(key: string): Promise<void> {
-    this.#entries.delete(key);
+    this.#remove(key);
   }
 
   async deleteIf(key: string, value: string): Promise<boolean> {
     if (this.#read(key)?.v !== value) return false;
-    this.#entries.delete(key);
+    this.#remove(key);
     return true;
+  }
+
+  async increment(key: string, ttlMs: number): Promise<{ count: number; ttlMs: number }> {
+    const entry = this.#read(key);
+    const now = this.#clock();
+    if (!entry) {
+      this.#write(key, '1', ttlMs);
+      return { count: 1, ttlMs };
+    }
+    const count = (Number.parseInt(entry.v, 10) || 0) + 1;
+    entry.v = String(count);
+    return { count, ttlMs: entry.e - now };
   }
 
   async renewIf(key: string, value: string, ttlMs: number): Promise<boolean> {
@@ -169,30 +206,38 @@ export class MemoryStore implements Store {
    * (and the map's rehashing) on every read.
    */
   #read(key: string): Entry | undefined {
-    const entry = this.#entries.get(key);
+    const entry = this.#durable.map.get(key) ?? this.#short.map.get(key);
     if (!entry) return undefined;
+    const lru = entry.s ? this.#short : this.#durable;
     if (entry.e <= this.#clock()) {
-      this.#entries.delete(key);
+      lru.map.delete(key);
       return undefined;
     }
-    if (this.#seq - entry.t > this.#refreshAfter) {
-      this.#entries.delete(key);
+    if (this.#seq - entry.t > lru.refreshAfter) {
+      lru.map.delete(key);
       entry.t = ++this.#seq;
-      this.#entries.set(key, entry);
+      lru.map.set(key, entry);
     }
     return entry;
   }
 
+  #remove(key: string): void {
+    if (!this.#durable.map.delete(key)) this.#short.map.delete(key);
+  }
+
+  /** Writes into the entry's class (by TTL) and evicts the least recently used of that class only. */
   #write(key: string, value: string, ttlMs: number): void {
     checkTtl(ttlMs);
     if (typeof value !== 'string') throw new TypeError('"value" must be a string');
-    this.#entries.delete(key);
-    while (this.#entries.size >= this.#maxEntries) {
-      const oldest = this.#entries.keys().next();
+    this.#remove(key);
+    const short = ttlMs <= this.#shortTtlMs;
+    const { map, max } = short ? this.#short : this.#durable;
+    while (map.size >= max) {
+      const oldest = map.keys().next();
       if (oldest.done) break;
-      this.#entries.delete(oldest.value);
+      map.delete(oldest.value);
     }
-    this.#entries.set(key, { v: value, e: this.#clock() + ttlMs, t: ++this.#seq });
+    map.set(key, { v: value, e: this.#clock() + ttlMs, t: ++this.#seq, s: short });
   }
 }
 

@@ -40,6 +40,7 @@ export function namespaced(inner: Store, namespace: string): NamespacedStore {
     renewIf: (key, value, ttlMs) => inner.renewIf(k(key), value, ttlMs),
     ping: () => inner.ping(),
   };
+  if (typeof inner.increment === 'function') view.increment = (key, ttlMs) => inner.increment!(k(key), ttlMs);
   if (typeof inner.publish === 'function') view.publish = (channel, message) => inner.publish!(k(channel), message);
   if (typeof inner.subscribe === 'function') view.subscribe = (channel, listener) => inner.subscribe!(k(channel), listener);
   let sessions: SessionStore | undefined;

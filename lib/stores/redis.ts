@@ -46,6 +46,8 @@ export interface RedisStoreOptions {
 
 // Compare-and-delete and compare-and-pexpire: one key each, so they also run on Redis Cluster.
 const DELETE_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+// A fixed window: the TTL is set when the counter is created (or has somehow lost it), never extended.
+const INCREMENT = "local n = redis.call('INCR', KEYS[1]) local t = redis.call('PTTL', KEYS[1]) if t < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) t = tonumber(ARGV[1]) end return {n, t}";
 const RENEW_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 // Error replies that mean "the server cannot serve now", not "the command is wrong".
 const UNAVAILABLE_REPLY = /^(CLUSTERDOWN|LOADING|MASTERDOWN|TRYAGAIN|BUSY|READONLY|NOREPLICAS)\b/;
@@ -142,6 +144,14 @@ export class RedisStore implements Store {
   }
   renewIf(key: string, value: string, ttlMs: number): Promise<boolean> {
     return this.#run('EVAL renewIf', async (c) => Number(await c.eval(RENEW_IF, { keys: [this.#prefix + key], arguments: [value, String(ttl(ttlMs))] })) === 1);
+  }
+
+  /** `INCR`, and `PEXPIRE` when the counter is new, in one script; returns the count and `PTTL`. */
+  increment(key: string, ttlMs: number): Promise<{ count: number; ttlMs: number }> {
+    return this.#run('EVAL increment', async (c) => {
+      const [count, left] = (await c.eval(INCREMENT, { keys: [this.#prefix + key], arguments: [String(ttl(ttlMs))] })) as [number, number];
+      return { count: Number(count), ttlMs: Number(left) > 0 ? Number(left) : ttlMs };
+    });
   }
 
   /** `PING`; on a cluster, every master. */

@@ -66,6 +66,15 @@ export interface Store {
   /** Resets the TTL only when the value equals `value` (compare-and-expire, lock renewal). */
   renewIf(key: string, value: string, ttlMs: number): Promise<boolean>;
 
+  /**
+   * Optional, atomic counter for the proxy's rate limits (`INCR` + `PEXPIRE`):
+   * adds 1 to the integer under `key`, creating it with `ttlMs` when absent (the
+   * TTL is not extended by later increments: a fixed window). Resolves to the new
+   * count and the milliseconds left in the window. Without it the proxy counts
+   * per process (see README, "Rate limits").
+   */
+  increment?(key: string, ttlMs: number): Promise<{ count: number; ttlMs: number }>;
+
   /** Resolves when the backend answers; rejects otherwise. Used by `oauth.ready()`. */
   ping(): Promise<void>;
 

@@ -197,6 +197,17 @@ export function runStoreContractTests(
       });
     }
 
+    it(`increment counts ${CONCURRENCY} concurrent calls exactly, in one fixed window (when the store has increment)`, async () => {
+      if (typeof store.increment !== 'function') return;
+      const k = key('increment');
+      const results = await Promise.all(Array.from({ length: CONCURRENCY }, () => store.increment!(k, LONG_TTL_MS)));
+      expect(results.map((r) => r.count).sort((a, b) => a - b)).toEqual(Array.from({ length: CONCURRENCY }, (_, i) => i + 1));
+      for (const r of results) {
+        expect(r.ttlMs).toBeGreaterThan(0);
+        expect(r.ttlMs).toBeLessThanOrEqual(LONG_TTL_MS);
+      }
+    });
+
     it('delivers published messages to subscribers (when the store has pub/sub)', async () => {
       if (!store.publish || !store.subscribe) return;
       const channel = `contract:${run}:channel`;
