@@ -7,6 +7,8 @@
 export { createOAuthProxy, requireSession } from './router.js';
 export type { OAuthProxy, ReadyState, StandaloneRequireSessionOptions } from './router.js';
 export type { AuthInfo, SessionAuthExtra, UpstreamTokens, RequireSessionOptions } from './session/require-session.js';
+export { validateHostAndOrigin } from './session/host-origin.js';
+export type { HostOriginOptions } from './session/host-origin.js';
 export type {
   OAuthProxyOptions, ProviderConfig, ConsentConfig, RefreshConfig, RegistrationConfig, ClientMetadataDocumentConfig, RateLimitConfig,
 } from './options.js';

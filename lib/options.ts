@@ -267,6 +267,10 @@ export interface OAuthProxyOptions {
   store?: Store;
   /** The protected MCP resource (RFC 8707/9728) tokens are bound to. Default: `<issuer origin>/mcp`. */
   resource?: string;
+  /** The MCP server's name for people: shown on the consent page and served as RFC 9728 `resource_name`. Default: the resource's host. */
+  resourceName?: string;
+  /** Scopes that imply others, e.g. `{ 'mcp:write': ['mcp:read'] }`: honoured by `requireSession({ scopes })` and in challenges. */
+  scopeHierarchy?: Record<string, string[]>;
   /** Seconds an access token lives. Default: 3600. */
   accessTokenTtl?: number;
   /** Seconds a session's refresh token family lives (sliding). Default: 30 days. */
@@ -339,6 +343,8 @@ export const optionsSchema = z.object({
   encryptionKey: secretList.optional(),
   store: z.custom<Store>((v) => !!v && typeof v === 'object' && ['get', 'set', 'add', 'take', 'delete', 'deleteIf', 'renewIf', 'ping'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'), 'must implement the Store interface (get, set, add, take, delete, deleteIf, renewIf, ping)').optional(),
   resource: httpUrl.refine((s) => !parseUrl(s)?.hash, 'must have no fragment').optional(),
+  resourceName: z.string().min(1).max(100).optional(),
+  scopeHierarchy: z.record(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'keys must be valid scope tokens'), z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token'))).optional(),
   accessTokenTtl: seconds(24 * 3600).default(DEFAULT_ACCESS_TOKEN_TTL),
   refreshTokenTtl: seconds().default(DEFAULT_REFRESH_TOKEN_TTL),
   refreshTokenGracePeriod: z.number().int().min(0).max(300).default(DEFAULT_REFRESH_TOKEN_GRACE_PERIOD),

@@ -97,11 +97,14 @@ export function createOAuthProxy(options: OAuthProxyOptions): OAuthProxy {
   router.use('/authorize', authorizeEndpoint(ctx));
   router.use('/consent', consentEndpoint(ctx));
   router.use('/callback', callbackEndpoint(ctx));
+  // Browser clients probe discovery documents we do not serve (openid-configuration, …): their 404s carry CORS too.
+  router.use('/.well-known', corsMw);
   router.use(jsonErrorHandler(ctx.logger));
 
   const wellKnown = Router();
   for (const path of new Set([urls.asMetadataPath])) wellKnown.use(path, corsMw).get(path, asMetadata);
   for (const path of new Set([urls.resourceMetadataPath, '/.well-known/oauth-protected-resource'])) wellKnown.use(path, corsMw).get(path, prMetadata);
+  wellKnown.use('/.well-known', corsMw);
 
   Object.defineProperties(router, {
     wellKnown: { value: wellKnown, enumerable: true },

@@ -102,7 +102,7 @@ describe('PAGE_SECURITY_HEADERS', () => {
     expect(PAGE_SECURITY_HEADERS).toEqual({
       'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
       'X-Frame-Options': 'DENY',
-      'Referrer-Policy': 'no-referrer',
+      'Referrer-Policy': 'same-origin',
       'X-Content-Type-Options': 'nosniff',
       'Cache-Control': 'no-store',
     });

@@ -35,7 +35,7 @@ const expectPageHeaders = (headers: Headers | Record<string, string>) => {
   const get = (n: string) => (headers instanceof Headers ? headers.get(n) : headers[n]) ?? '';
   expect(get('content-security-policy')).toContain("frame-ancestors 'none'");
   expect(get('x-frame-options')).toBe('DENY');
-  expect(get('referrer-policy')).toBe('no-referrer');
+  expect(get('referrer-policy')).toBe('same-origin');
 };
 
 async function newClient(extra: Record<string, unknown> = {}) {

@@ -78,13 +78,17 @@ export function escapeHtml(value: string): string {
  *   is handled by escaping every value and by `default-src 'none'`.
  * - `frame-ancestors 'none'` and `X-Frame-Options: DENY`: no clickjacking of
  *   the Approve button.
- * - `Referrer-Policy: no-referrer`: the transaction id in URLs never leaks.
+ * - `Referrer-Policy: same-origin`: the page's URL (with the transaction id)
+ *   is never sent to another origin, neither to the IdP nor to the app. It is
+ *   not `no-referrer` on purpose: under `no-referrer` Chromium posts the consent
+ *   form with `Origin: null`, which Origin checks such as the MCP SDK v2's
+ *   `createMcpExpressApp()` refuse (403 "Invalid Origin header: null").
  * - `Cache-Control: no-store`: pages carry one-time CSRF tokens.
  */
 export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
   'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
+  'Referrer-Policy': 'same-origin',
   'X-Content-Type-Options': 'nosniff',
   'Cache-Control': 'no-store',
 });
@@ -118,7 +122,7 @@ function page(title: string, body: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${escapeHtml(title)}</title>
 <style>${STYLE}</style>
 </head>

@@ -1,4 +1,4 @@
-import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { ProxyContext } from '../context.js';
 import type { RegisteredClient } from '../clients/types.js';
 import { AccessDeniedError, OAuthError } from '../errors.js';
@@ -8,6 +8,7 @@ import { browserSession, browserState, saveSession, type Transaction } from './b
 import { pageErrorHandler, redirectWithError, sendErrorPage, sendPage, toOAuthError } from './respond.js';
 import { startUpstream } from './upstream-redirect.js';
 import { storeRateLimit } from './rate-limit.js';
+import { formBody } from './body.js';
 
 const MAX_OPEN_CONSENTS = 10;
 /** Remembered approvals kept per browser (the oldest goes first). */
@@ -66,7 +67,7 @@ function redirectHost(url: URL): string {
  */
 export function consentEndpoint(ctx: ProxyContext): Router {
   const router = Router();
-  router.post('/', ...authorizeRateLimit(ctx), express.urlencoded({ extended: false, limit: '4kb' }), browserSession(ctx), (req, res) => {
+  router.post('/', ...authorizeRateLimit(ctx), formBody('4kb'), browserSession(ctx), (req, res) => {
     decide(ctx, req, res).catch((err: unknown) => sendErrorPage(res, toOAuthError(err, ctx.logger)));
   });
   router.use(pageErrorHandler(ctx.logger));

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { ProxyContext } from '../context.js';
+import { advertisedScopes } from '../session/scopes.js';
 
 /** Internal: RFC 8414 authorization server metadata. No `null` fields; no OIDC document is served (we are not an OP). */
 export function authorizationServerMetadata(ctx: ProxyContext): Record<string, unknown> {
@@ -24,14 +25,20 @@ export function authorizationServerMetadata(ctx: ProxyContext): Record<string, u
   return doc;
 }
 
-/** Internal: RFC 9728 protected resource metadata. */
+/** Internal: RFC 9728 protected resource metadata. `offline_access` is not a resource scope, so it is not listed (MCP 2026-07-28). */
 export function protectedResourceMetadata(ctx: ProxyContext): Record<string, unknown> {
   return {
     resource: ctx.urls.resource,
+    resource_name: resourceName(ctx),
     authorization_servers: [ctx.urls.issuer],
     bearer_methods_supported: ['header'],
-    scopes_supported: ctx.options.scopes,
+    scopes_supported: advertisedScopes(ctx.options.scopes),
   };
+}
+
+/** Internal: the MCP server's name for people: the `resourceName` option, else the resource's host. */
+export function resourceName(ctx: ProxyContext): string {
+  return ctx.options.resourceName ?? new URL(ctx.urls.resource).host;
 }
 
 /** Internal: serves a JSON document computed once. */

@@ -1,8 +1,9 @@
-import express, { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { ProxyContext } from '../context.js';
 import { parseClientMetadata } from '../clients/metadata.js';
 import { storeRateLimit } from './rate-limit.js';
 import { sendJsonError } from './respond.js';
+import { jsonBody } from './body.js';
 import type { RegisteredClient } from '../clients/types.js';
 
 /** Largest registration request body accepted. */
@@ -14,7 +15,7 @@ export function registerEndpoint(ctx: ProxyContext): Router {
   const limits: RequestHandler[] = [];
   const rl = ctx.options.registration.rateLimit;
   if (rl) limits.push(storeRateLimit(ctx, 'register', rl, 'Too many client registrations from this address; retry later', sendJsonError));
-  router.post('/', ...limits, express.json({ limit: REGISTRATION_BODY_LIMIT }), async (req, res, next) => {
+  router.post('/', ...limits, jsonBody(REGISTRATION_BODY_LIMIT), async (req, res, next) => {
     try {
       const metadata = parseClientMetadata(req.body ?? {}, ctx.options.allowedRedirectUris ? { allowedRedirectUris: ctx.options.allowedRedirectUris } : {});
       const { client, clientSecret } = await ctx.clients.register(metadata);

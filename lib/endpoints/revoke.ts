@@ -1,8 +1,9 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import type { ProxyContext } from '../context.js';
 import { presentedCredentials } from '../clients/clients.js';
 import { InvalidRequestError, InvalidTokenError } from '../errors.js';
 import { singleParams } from './params.js';
+import { formBody } from './body.js';
 
 /**
  * Internal: `POST /revoke` (RFC 7009). The client authenticates; revoking a
@@ -13,7 +14,7 @@ import { singleParams } from './params.js';
  */
 export function revokeEndpoint(ctx: ProxyContext): Router {
   const router = Router();
-  router.post('/', express.urlencoded({ extended: false, limit: '8kb' }), async (req, res, next) => {
+  router.post('/', formBody('8kb'), async (req, res, next) => {
     try {
       const body = singleParams(req.body);
       const client = await ctx.clients.authenticate(presentedCredentials(req.headers.authorization, body));

@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import type { ProxyContext } from '../context.js';
 import type { RegisteredClient } from '../clients/types.js';
 import { presentedCredentials } from '../clients/clients.js';
@@ -10,6 +10,7 @@ import { MAX_EMBEDDED_CLAIMS_BYTES } from '../tokens/access-token.js';
 import type { SessionRecord } from '../session/sessions.js';
 import { resourceMatches } from './upstream-redirect.js';
 import { singleParams } from './params.js';
+import { formBody } from './body.js';
 
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
@@ -31,7 +32,7 @@ interface TokenResponse {
  */
 export function tokenEndpoint(ctx: ProxyContext): Router {
   const router = Router();
-  router.post('/', express.urlencoded({ extended: false, limit: '8kb' }), async (req, res, next) => {
+  router.post('/', formBody('8kb'), async (req, res, next) => {
     try {
       const body = singleParams(req.body);
       const client = await ctx.clients.authenticate(presentedCredentials(req.headers.authorization, body));

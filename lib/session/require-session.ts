@@ -4,6 +4,8 @@ import type { ProxyContext } from '../context.js';
 import { InsufficientScopeError, InvalidTokenError, ReauthenticationRequiredError, TemporarilyUnavailableError } from '../errors.js';
 import { sendBearerError, sendJsonError, toOAuthError } from '../endpoints/respond.js';
 import type { TokenBroker } from './token-broker.js';
+import { advertisedScopes, challengeScopes, expandScopes } from './scopes.js';
+import { hostOriginCheck, type HostOriginOptions } from './host-origin.js';
 
 /**
  * What `requireSession()` puts on `req.auth`: the MCP TypeScript SDK's
@@ -110,8 +112,16 @@ class SessionUpstreamTokens implements UpstreamTokens {
  * ```
  */
 export interface RequireSessionOptions {
-  /** Scopes every request must carry; a token without them gets 403 `insufficient_scope`. */
+  /**
+   * Scopes every request must carry; a token without them gets 403
+   * `insufficient_scope`. A scope implied through the proxy's `scopeHierarchy`
+   * counts (`mcp:write` satisfies `mcp:read` when so configured).
+   */
   scopes?: string[];
+  /** Host names the route answers to; turns on Host and Origin validation (see {@link HostOriginOptions}). */
+  allowedHosts?: HostOriginOptions['allowedHosts'];
+  /** Browser origins allowed to call the route (needs `allowedHosts`; see {@link HostOriginOptions}). */
+  allowedOrigins?: HostOriginOptions['allowedOrigins'];
 }
 
 /** Freezes a JSON value (the upstream claims) and everything in it. */
@@ -133,6 +143,12 @@ export function sessionMiddleware(ctx: ProxyContext, opts: RequireSessionOptions
   const required = opts.scopes ?? [];
   if (!Array.isArray(required) || required.some((s) => typeof s !== 'string')) throw new TypeError('requireSession(opts): "opts.scopes" must be an array of strings');
   const { urls, accessTokens, ended, broker, store, logger } = ctx;
+  const hierarchy = ctx.options.scopeHierarchy;
+  // The 401 names the route's scopes, else the baseline (RFC 6750 §3, MCP 2026-07-28); never offline_access.
+  const challenge = challengeScopes(required.length ? required : advertisedScopes(ctx.options.scopes), hierarchy).join(' ');
+  const unauthorized = (res: Response, err?: InvalidTokenError) => sendBearerError(res, err, urls.resourceMetadata, challenge || undefined);
+  if (opts.allowedOrigins !== undefined && opts.allowedHosts === undefined) throw new TypeError('requireSession(opts): "opts.allowedOrigins" needs "opts.allowedHosts" too');
+  const guard = opts.allowedHosts !== undefined ? hostOriginCheck({ allowedHosts: opts.allowedHosts, ...(opts.allowedOrigins !== undefined ? { allowedOrigins: opts.allowedOrigins } : {}) }, 'requireSession(opts)') : undefined;
   const resourceUrl = new URL(urls.resource);
   const defaultProvider = ctx.upstream.id;
   void ended.start();
@@ -150,25 +166,32 @@ export function sessionMiddleware(ctx: ProxyContext, opts: RequireSessionOptions
     return auth;
   };
   const admit = (req: Request, res: Response, next: NextFunction, token: string, claims: AccessTokenClaims): void => {
-    if (ended.has(claims.sid)) return sendBearerError(res, new InvalidTokenError('The session has ended; sign in again'), urls.resourceMetadata);
+    if (ended.has(claims.sid)) return unauthorized(res, new InvalidTokenError('The session has ended; sign in again'));
     const auth = authFor(token, claims);
-    if (required.length > 0 && required.some((s) => !auth.scopes.includes(s))) {
-      return sendBearerError(res, new InsufficientScopeError(`This resource requires scope "${required.join(' ')}"`), urls.resourceMetadata, required.join(' '));
+    if (required.length > 0) {
+      const granted = hierarchy ? expandScopes(auth.scopes, hierarchy) : new Set(auth.scopes);
+      if (required.some((s) => !granted.has(s))) {
+        // One challenge naming every scope needed, the ones already granted included, so a step-up keeps them.
+        const needed = challengeScopes([...auth.scopes, ...required], hierarchy).join(' ');
+        return sendBearerError(res, new InsufficientScopeError(`This resource requires scope "${required.join(' ')}"`), urls.resourceMetadata, needed);
+      }
     }
     req.auth = auth;
     req.upstreamTokens = (auth.extra as unknown as SessionAuthExtra).upstreamTokens;
     next();
   };
-  return (req, res, next) => {
+  const check: RequestHandler = (req, res, next) => {
     const header = req.headers.authorization;
-    if (!header || !/^bearer /i.test(header)) return sendBearerError(res, undefined, urls.resourceMetadata);
+    if (!header || !/^bearer /i.test(header)) return unauthorized(res);
     if (!store.available) return sendJsonError(res, new TemporarilyUnavailableError('The session store is unavailable; your token is still valid, retry shortly'));
     const token = header.slice(7).trim();
     const known = accessTokens.cached(token);
     if (known !== undefined) return admit(req, res, next, token, known);
     accessTokens.verify(token).then((claims) => admit(req, res, next, token, claims), (err: unknown) => {
-      if (err instanceof InvalidTokenError) return sendBearerError(res, err, urls.resourceMetadata);
+      if (err instanceof InvalidTokenError) return unauthorized(res, err);
       sendJsonError(res, toOAuthError(err, logger));
     });
   };
+  if (!guard) return check;
+  return (req, res, next) => guard(req, res, () => check(req, res, next));
 }
