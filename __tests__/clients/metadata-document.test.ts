@@ -54,6 +54,9 @@ async function refusal(promise: Promise<unknown>): Promise<InvalidClientError> {
   return error as InvalidClientError;
 }
 
+/** The logged detail of a network-level refusal (the message itself stays generic). */
+const detailOf = (error: unknown): string => String((error as { detail?: unknown }).detail);
+
 describe('MetadataDocumentFetcher: documents served on loopback (allowPrivateAddresses)', () => {
   it('resolves a valid document to a metadata_document client', async () => {
     const url = serve((u) => doc(u));
@@ -125,7 +128,9 @@ describe('MetadataDocumentFetcher: documents served on loopback (allowPrivateAdd
     const path = `/clients/${++counter}/hang.json`;
     routes.set(path, () => undefined);
     const started = Date.now();
-    expect((await refusal(local({ timeoutMs: 200 }).resolve(`${origin}${path}`))).message).toMatch(/did not arrive within 200 ms/);
+    const error = await refusal(local({ timeoutMs: 200 }).resolve(`${origin}${path}`));
+    expect(error.message).toMatch(/could not be fetched/);
+    expect(detailOf(error)).toMatch(/did not arrive within 200 ms/);
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
@@ -202,7 +207,10 @@ describe('MetadataDocumentFetcher: address checks (no connection is ever attempt
       const lookup = jest.fn(async (_hostname: string) => [{ address, family: (net.isIP(address) === 6 ? 6 : 4) as 4 | 6 }]);
       const fetcher = new MetadataDocumentFetcher({ lookup });
       const error = await refusal(fetcher.resolve('https://docs.example.test/client.json'));
-      expect(error.message).toContain(`resolves to ${address}, which is not a public address`);
+      // Issue 12, finding 5: the message (shown on the page) used to say what the host resolves to: a DNS oracle.
+      expect(error.message).not.toContain(address);
+      expect(error.message).toMatch(/could not be fetched/);
+      expect(detailOf(error)).toContain(`resolves to ${address}, which is not a public address`);
       expect(lookup).toHaveBeenCalledWith('docs.example.test');
       expect(connect).not.toHaveBeenCalled();
     },
@@ -211,7 +219,7 @@ describe('MetadataDocumentFetcher: address checks (no connection is ever attempt
   it('refuses when any one of several addresses is private', async () => {
     const connect = noConnect();
     const lookup = async () => [{ address: '93.184.216.34', family: 4 as const }, { address: '192.168.1.1', family: 4 as const }];
-    expect((await refusal(new MetadataDocumentFetcher({ lookup }).resolve('https://docs.example.test/c.json'))).message).toMatch(/192\.168\.1\.1/);
+    expect(detailOf(await refusal(new MetadataDocumentFetcher({ lookup }).resolve('https://docs.example.test/c.json')))).toMatch(/192\.168\.1\.1/);
     expect(connect).not.toHaveBeenCalled();
   });
 
@@ -219,7 +227,7 @@ describe('MetadataDocumentFetcher: address checks (no connection is ever attempt
     'refuses the IP-literal URL %s without a lookup', async (url) => {
       const connect = noConnect();
       const lookup = jest.fn(async (_hostname: string) => [{ address: '93.184.216.34', family: 4 as const }]);
-      expect((await refusal(new MetadataDocumentFetcher({ lookup }).resolve(url))).message).toMatch(/not a public address/);
+      expect(detailOf(await refusal(new MetadataDocumentFetcher({ lookup }).resolve(url)))).toMatch(/not a public address/);
       expect(lookup).not.toHaveBeenCalled();
       expect(connect).not.toHaveBeenCalled();
     },
@@ -233,7 +241,11 @@ describe('MetadataDocumentFetcher: address checks (no connection is ever attempt
 
   it('turns a failed lookup into invalid_client', async () => {
     const lookup = async () => { throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' }); };
-    expect((await refusal(new MetadataDocumentFetcher({ lookup }).resolve('https://docs.example.test/c.json'))).message).toMatch(/could not be resolved \(ENOTFOUND\)/);
+    const lines: Array<{ obj: object; msg?: string }> = [];
+    const error = await refusal(new MetadataDocumentFetcher({ lookup, logger: { info: (obj, msg) => { lines.push({ obj, msg }); } } }).resolve('https://docs.example.test/c.json'));
+    expect(error.message).not.toMatch(/ENOTFOUND|resolved/);
+    expect(detailOf(error)).toMatch(/could not be resolved \(ENOTFOUND\)/);
+    expect(lines).toEqual([{ obj: { client_id: 'https://docs.example.test/c.json', detail: expect.stringMatching(/ENOTFOUND/) }, msg: 'client metadata document could not be fetched' }]);
   });
 });
 
@@ -256,7 +268,7 @@ describe('MetadataDocumentFetcher: injected fetch', () => {
 
   it('still refuses a private IP-literal host without calling fetch', async () => {
     const fetchSpy = jest.fn(async () => new Response('{}'));
-    expect((await refusal(new MetadataDocumentFetcher({ fetch: fetchSpy as typeof fetch }).resolve('https://10.0.0.5/c.json'))).message).toMatch(/not a public address/);
+    expect(detailOf(await refusal(new MetadataDocumentFetcher({ fetch: fetchSpy as typeof fetch }).resolve('https://10.0.0.5/c.json')))).toMatch(/not a public address/);
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 });

@@ -112,6 +112,28 @@ describe('checkRedirectUri: refused', () => {
   });
 });
 
+// Issue 12, finding 3: private-use schemes were only blocklisted, so OS handler schemes could be registered and redirected to.
+describe('checkRedirectUri: private-use schemes are an allowlist', () => {
+  it.each(['ms-msdt:/id PCWDiagnostic', 'ms-msdt:/id', 'search-ms:query=x', 'itms-services://?action=download-manifest&url=https://evil.example/m.plist', 'myapp:/cb', 'ms-settings:privacy', 'shell:startup'])(
+    'refuses %s (neither reverse-DNS nor a known app scheme)', (uri) => {
+      expect(refused(uri).message).toMatch(/reverse-DNS|whitespace/);
+    },
+  );
+
+  it.each(['com.example.app:/oauth2redirect', 'io.github.someone.client:/cb', 'cursor://anysphere.cursor-mcp/oauth/callback', 'vscode-insiders://vscode.github-authentication/did-authenticate', 'claude://oauth/callback'])(
+    'accepts %s', (uri) => {
+      expect(() => checkRedirectUri(uri)).not.toThrow();
+    },
+  );
+
+  it('allowedRedirectUris widens the list, never past the refused schemes', () => {
+    expect(() => checkRedirectUri('myapp:/cb', { allowed: ['myapp:/cb'] })).not.toThrow();
+    expect(() => checkRedirectUri('myapp:/cb', { allowed: [/myapp:\/.*/] })).not.toThrow();
+    expect(refused('myapp:/other', { allowed: ['myapp:/cb'] }).message).toMatch(/reverse-DNS/);
+    expect(refused('javascript:alert(1)', { allowed: ['javascript:alert(1)'] }).message).toMatch(/scheme "javascript:"/);
+  });
+});
+
 describe('checkRedirectUri: allowed list', () => {
   const allowed = ['https://claude.ai/api/mcp/auth_callback', /http:\/\/localhost:\d+\/callback/, /https:\/\/[a-z]+\.example\.com\/cb/g];
 

@@ -172,9 +172,9 @@ describe('CIMD URLs on private addresses are refused without a connection (defau
     .query({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: pkce().challenge, code_challenge_method: 'S256' });
 
   it.each([
-    ['an IPv4 loopback literal', (p: number) => `https://127.0.0.1:${p}/clients/app.json`, 'not a public address'],
-    ['an IPv6 loopback literal', (p: number) => `https://[::1]:${p}/clients/app.json`, 'not a public address'],
-    ['a hostname that resolves to loopback', (p: number) => `https://localhost:${p}/clients/app.json`, 'not a public address'],
+    ['an IPv4 loopback literal', (p: number) => `https://127.0.0.1:${p}/clients/app.json`, 'could not be fetched'],
+    ['an IPv6 loopback literal', (p: number) => `https://[::1]:${p}/clients/app.json`, 'could not be fetched'],
+    ['a hostname that resolves to loopback', (p: number) => `https://localhost:${p}/clients/app.json`, 'could not be fetched'],
     ['loopback http (only with the test allowance)', (p: number) => `http://127.0.0.1:${p}/clients/app.json`, 'Unknown client_id'],
   ])('%s', async (_name, make, message) => {
     const res = await authorize(make(port));
@@ -182,6 +182,8 @@ describe('CIMD URLs on private addresses are refused without a connection (defau
     expect(res.headers['content-type']).toMatch(/text\/html/);
     expect(res.headers.location).toBeUndefined();
     expect(res.text).toContain(message);
+    // Issue 12, finding 5: no DNS or port oracle: neither what the host resolves to nor a socket error code.
+    expect(res.text).not.toMatch(/resolves to|not a public address|\bE[A-Z]{4,}\b/);
     expect(connections).toBe(0);
   });
 
@@ -192,6 +194,7 @@ describe('CIMD URLs on private addresses are refused without a connection (defau
         .query({ response_type: 'code', client_id: `https://127.0.0.1:${port}/clients/app.json`, redirect_uri: REDIRECT, code_challenge: pkce().challenge, code_challenge_method: 'S256' });
       expect(res.status).toBe(401);
       expect(res.text).toContain('could not be fetched');
+      expect(res.text).not.toMatch(/\bE[A-Z]{4,}\b|certificate/);
       expect(connections).toBe(1);
     } finally {
       await o2.close();

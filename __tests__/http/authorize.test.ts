@@ -23,26 +23,35 @@ let idp: TestIdp;
 let app: Express;
 let oauth: OAuthProxy;
 let clientId: string;
+/** The same proxy with `allowedRedirectUris`: the operator vouches for the redirect URIs, so errors may be redirected. */
+let trusted: { app: Express; oauth: OAuthProxy; clientId: string };
 
 beforeAll(async () => {
   idp = await startTestIdp({ redirectUri: `${ISSUER}/callback` });
   ({ app, oauth } = proxyApp({ provider: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, resource: RESOURCE, scopes: ['openid', 'profile'] }));
   const reg = await request(app).post('/oauth/register').send({ redirect_uris: [WEB, LOOPBACK], token_endpoint_auth_method: 'none' }).expect(201);
   clientId = reg.body.client_id;
+  const t = proxyApp({
+    provider: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, resource: RESOURCE, scopes: ['openid', 'profile'],
+    allowedRedirectUris: [WEB, /http:\/\/127\.0\.0\.1:\d+\/callback/, 'https://single.example.com/cb'],
+  });
+  const treg = await request(t.app).post('/oauth/register').send({ redirect_uris: [WEB, LOOPBACK], token_endpoint_auth_method: 'none' }).expect(201);
+  trusted = { ...t, clientId: treg.body.client_id };
 });
 afterAll(async () => {
   await oauth.close();
+  await trusted.oauth.close();
   await idp.close();
 });
 
 /** The authorize query with good defaults; `undefined` drops a parameter. */
-function authorize(over: Record<string, string | undefined> = {}, extra = '') {
+function authorize(over: Record<string, string | undefined> = {}, extra = '', on: { app: Express; clientId: string } = { app, clientId }) {
   const params: Record<string, string | undefined> = {
-    response_type: 'code', client_id: clientId, redirect_uri: WEB, state: STATE,
+    response_type: 'code', client_id: on.clientId, redirect_uri: WEB, state: STATE,
     code_challenge: CHALLENGE, code_challenge_method: 'S256', ...over,
   };
   const qs = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)).toString();
-  return request(app).get(`/oauth/authorize?${qs}${extra}`);
+  return request(on.app).get(`/oauth/authorize?${qs}${extra}`);
 }
 
 function expectErrorPage(res: request.Response, error: string): void {
@@ -108,43 +117,63 @@ describe('before the redirect URI is validated: error pages, never redirects', (
   });
 });
 
-describe('after the redirect URI is validated: errors go back with error, state and iss', () => {
+// Issue 12, finding 3: these errors used to be redirected for every client, so with open registration the proxy was an
+// open redirector to any URI an anonymous party registered. Now only a trusted redirect URI (allowedRedirectUris here,
+// or a browser that approved the client, see consent.test.ts) gets them; the next block shows the page everyone else gets.
+describe('after the redirect URI is validated, when it is trusted: errors go back with error, state and iss', () => {
+  const authorizeTrusted = (over: Record<string, string | undefined> = {}) => authorize(over, '', trusted);
   it('missing code_challenge', async () => {
-    expectRedirectError(await authorize({ code_challenge: undefined }), WEB, 'invalid_request');
+    expectRedirectError(await authorizeTrusted({ code_challenge: undefined }), WEB, 'invalid_request');
   });
 
   it('code_challenge_method plain or missing', async () => {
-    expectRedirectError(await authorize({ code_challenge_method: 'plain' }), WEB, 'invalid_request');
-    expectRedirectError(await authorize({ code_challenge_method: undefined }), WEB, 'invalid_request');
+    expectRedirectError(await authorizeTrusted({ code_challenge_method: 'plain' }), WEB, 'invalid_request');
+    expectRedirectError(await authorizeTrusted({ code_challenge_method: undefined }), WEB, 'invalid_request');
   });
 
   it.each([['too short', 'abc'], ['not base64url', `${CHALLENGE.slice(0, 42)}+/=`], ['too long', 'a'.repeat(129)]])('malformed code_challenge (%s)', async (_n, challenge) => {
-    expectRedirectError(await authorize({ code_challenge: challenge }), WEB, 'invalid_request');
+    expectRedirectError(await authorizeTrusted({ code_challenge: challenge }), WEB, 'invalid_request');
   });
 
   it('response_type token (or missing)', async () => {
-    expectRedirectError(await authorize({ response_type: 'token' }), WEB, 'unsupported_response_type');
-    expectRedirectError(await authorize({ response_type: undefined }), WEB, 'unsupported_response_type');
+    expectRedirectError(await authorizeTrusted({ response_type: 'token' }), WEB, 'unsupported_response_type');
+    expectRedirectError(await authorizeTrusted({ response_type: undefined }), WEB, 'unsupported_response_type');
   });
 
   it('a resource that is not this server → invalid_target', async () => {
-    expectRedirectError(await authorize({ resource: 'https://other.example.com/mcp' }), WEB, 'invalid_target');
-    expectRedirectError(await authorize({ resource: 'https://mcp.example.com/other' }), WEB, 'invalid_target');
-    expectRedirectError(await authorize({ resource: 'not a url' }), WEB, 'invalid_target');
+    expectRedirectError(await authorizeTrusted({ resource: 'https://other.example.com/mcp' }), WEB, 'invalid_target');
+    expectRedirectError(await authorizeTrusted({ resource: 'https://mcp.example.com/other' }), WEB, 'invalid_target');
+    expectRedirectError(await authorizeTrusted({ resource: 'not a url' }), WEB, 'invalid_target');
   });
 
   it('no state sent: none comes back; an oversized state is refused and not echoed', async () => {
-    expectRedirectError(await authorize({ state: undefined, code_challenge: undefined }), WEB, 'invalid_request', null);
-    expectRedirectError(await authorize({ state: 'x'.repeat(2049) }), WEB, 'invalid_request', null);
+    expectRedirectError(await authorizeTrusted({ state: undefined, code_challenge: undefined }), WEB, 'invalid_request', null);
+    expectRedirectError(await authorizeTrusted({ state: 'x'.repeat(2049) }), WEB, 'invalid_request', null);
   });
 
   it('goes back to the loopback port the request named (RFC 8252)', async () => {
-    expectRedirectError(await authorize({ redirect_uri: 'http://127.0.0.1:50123/callback', code_challenge: undefined }), 'http://127.0.0.1:50123/callback', 'invalid_request');
+    expectRedirectError(await authorizeTrusted({ redirect_uri: 'http://127.0.0.1:50123/callback', code_challenge: undefined }), 'http://127.0.0.1:50123/callback', 'invalid_request');
   });
 
   it('uses the only registered redirect URI when none is sent', async () => {
-    const reg = await request(app).post('/oauth/register').send({ redirect_uris: ['https://single.example.com/cb'], token_endpoint_auth_method: 'none' }).expect(201);
-    expectRedirectError(await authorize({ client_id: reg.body.client_id, redirect_uri: undefined, response_type: 'token' }), 'https://single.example.com/cb', 'unsupported_response_type');
+    const reg = await request(trusted.app).post('/oauth/register').send({ redirect_uris: ['https://single.example.com/cb'], token_endpoint_auth_method: 'none' }).expect(201);
+    expectRedirectError(await authorizeTrusted({ client_id: reg.body.client_id, redirect_uri: undefined, response_type: 'token' }), 'https://single.example.com/cb', 'unsupported_response_type');
+  });
+});
+
+describe('after the redirect URI is validated, for a self-registered client this browser never approved: error pages, never redirects (RFC 9700 §4.11.2)', () => {
+  it.each([
+    ['missing code_challenge', { code_challenge: undefined }, 'invalid_request'],
+    ['code_challenge_method plain', { code_challenge_method: 'plain' }, 'invalid_request'],
+    ['code_challenge_method missing', { code_challenge_method: undefined }, 'invalid_request'],
+    ['malformed code_challenge', { code_challenge: 'abc' }, 'invalid_request'],
+    ['response_type token', { response_type: 'token' }, 'unsupported_response_type'],
+    ['response_type missing', { response_type: undefined }, 'unsupported_response_type'],
+    ['a foreign resource', { resource: 'https://other.example.com/mcp' }, 'invalid_target'],
+    ['an oversized state', { state: 'x'.repeat(2049) }, 'invalid_request'],
+    ['a loopback redirect on another port', { redirect_uri: 'http://127.0.0.1:50123/callback', code_challenge: undefined }, 'invalid_request'],
+  ] as Array<[string, Record<string, string | undefined>, string]>)('%s', async (_name, over, error) => {
+    expectErrorPage(await authorize(over), error);
   });
 });
 

@@ -265,6 +265,32 @@ describe('browser-session lifetime', () => {
   });
 });
 
+// Issue 12, finding 3 (RFC 9700 §4.11.2): authorize errors are redirected only to a client this browser already approved.
+describe('authorize errors for a self-registered client', () => {
+  it('are pages until this browser approved the client, then go back to the redirect URI', async () => {
+    const { client, redirect } = await newClient();
+    const bad = authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri: redirect, challenge: pkce().challenge, state: 'st-bad' });
+    bad.searchParams.set('code_challenge_method', 'plain');
+    const browser = new TestBrowser();
+    const before = await browser.get(bad, { stopAt: atRedirect(redirect) });
+    expect(before.stoppedAt).toBeUndefined();
+    expect(before.status).toBe(400);
+    expect(before.body).toContain('(invalid_request)');
+    expectPageHeaders(before.headers);
+
+    const page = await browser.get(authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri: redirect, challenge: pkce().challenge }));
+    await browser.submitForm(page.url, page.body, {}, { submitter: { name: 'decision', value: 'approve' }, stopAt: atIdp });
+    const after = await browser.get(bad, { stopAt: atRedirect(redirect) });
+    expect(after.stoppedAt?.searchParams.get('error')).toBe('invalid_request');
+    expect(after.stoppedAt?.searchParams.get('state')).toBe('st-bad');
+    expect(after.stoppedAt?.searchParams.get('iss')).toBe(stack.issuer);
+
+    const other = await new TestBrowser().get(bad, { stopAt: atRedirect(redirect) });
+    expect(other.stoppedAt).toBeUndefined();
+    expect(other.status).toBe(400);
+  });
+});
+
 describe('what the consent page shows', () => {
   it('escapes the client name and shows the redirect host', async () => {
     const evil = '<img src=x onerror=alert(1)>';

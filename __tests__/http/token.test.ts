@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import net from 'node:net';
 import { decodeJwt } from 'jose';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { pkcePair, registerClient, signIn, tokenRequest, type RegisteredTestClient } from '../helpers/signin.js';
@@ -86,21 +87,61 @@ describe('authorization_code grant', () => {
     expectOAuthError(await redeem(pub, s, { redirect_uri: 'http://127.0.0.1:1/elsewhere' }), 400, 'invalid_grant');
   });
 
-  it('a replayed code → invalid_grant, and what the first redemption issued is revoked', async () => {
+  // Issue 12, finding 4: a replay used to end the session whoever presented the code, and even the legitimate client's own
+  // parallel retries. Now only the same client with the right verifier, after the retry window, ends it (see below).
+  it('a replayed code by the same client with the right verifier after the retry window → invalid_grant, and what the first redemption issued is revoked', async () => {
+    let skew = 0;
+    const skewed = await startStack({ proxy: { accessTokenTtl: TTL, clock: () => Date.now() + skew } });
+    try {
+      const client = await registerClient(skewed.issuer);
+      const s = await signIn(skewed, client, { login: 'bob' });
+      const redeemAt = (over: Record<string, string> = {}) => tokenRequest(skewed.issuer, { grant_type: 'authorization_code', code: s.code, code_verifier: s.verifier, redirect_uri: s.redirectUri, client_id: client.client_id, ...over });
+      const first = await redeemAt();
+      expect(first.status).toBe(200);
+      skew = 31_000; // past refreshTokenGracePeriod (30 s), the retry window
+      const revocations = skewed.idp.counters.revocation;
+      expectOAuthError(await redeemAt({ code_verifier: pkcePair().verifier }), 400, 'invalid_grant'); // wrong verifier: nothing happens
+      expect(skewed.idp.counters.revocation).toBe(revocations);
+
+      const replay = await redeemAt();
+      expectOAuthError(replay, 400, 'invalid_grant');
+      expect(replay.body.error_description).toMatch(/revoked/);
+      // The session is ended everywhere, including the upstream refresh token at the IdP.
+      expect(skewed.idp.counters.revocation).toBeGreaterThan(revocations);
+      const after = await fetch(skewed.mcpUrl, { method: 'POST', headers: { authorization: `Bearer ${first.body.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+      expect(after.status).toBe(401);
+      expect(after.headers.get('www-authenticate')).toContain('error="invalid_token"');
+      expectOAuthError(await tokenRequest(skewed.issuer, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token, client_id: client.client_id }), 400, 'invalid_grant');
+    } finally {
+      await skewed.close();
+    }
+  });
+
+  it('a used code presented by another client → plain invalid_grant; the session lives on', async () => {
     const s = await signIn(stack, pub, { login: 'bob' });
     const first = await redeem(pub, s);
     expect(first.status).toBe(200);
-    expect((await mcpStatus(first.body.access_token)).status).toBe(200);
     const revocations = stack.idp.counters.revocation;
+    const replay = await redeem(other, s, { redirect_uri: other.redirect_uris[0]! });
+    expectOAuthError(replay, 400, 'invalid_grant');
+    expect(replay.body.error_description).not.toMatch(/revoked/);
+    expectOAuthError(await redeem(pub, s, { code_verifier: pkcePair().verifier }), 400, 'invalid_grant'); // the public client_id without the verifier
+    expect(stack.idp.counters.revocation).toBe(revocations);
+    expect((await mcpStatus(first.body.access_token)).status).toBe(200);
+  });
 
+  it('50 parallel redemptions by the legitimate client: one wins, the rest get invalid_grant, and the winner stays signed in', async () => {
+    const s = await signIn(stack, pub, { login: 'alice' });
+    const results = await Promise.all(Array.from({ length: 50 }, () => redeem(pub, s)));
+    const won = results.filter((r) => r.status === 200);
+    expect(won).toHaveLength(1);
+    for (const r of results.filter((x) => x.status !== 200)) expectOAuthError(r, 400, 'invalid_grant');
+    expect((await mcpStatus(won[0]!.body.access_token)).status).toBe(200);
+    const refreshed = await tokenRequest(stack.issuer, { grant_type: 'refresh_token', refresh_token: won[0]!.body.refresh_token, client_id: pub.client_id });
+    expect(refreshed.status).toBe(200);
+    // A retry a moment later (inside the window) still does not end the session.
     expectOAuthError(await redeem(pub, s), 400, 'invalid_grant');
-    // The session is ended everywhere, including the upstream refresh token at the IdP.
-    expect(stack.idp.counters.revocation).toBeGreaterThan(revocations);
-
-    const after = await mcpStatus(first.body.access_token);
-    expect(after.status).toBe(401);
-    expect(after.challenge).toContain('error="invalid_token"');
-    expectOAuthError(await tokenRequest(stack.issuer, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token, client_id: pub.client_id }), 400, 'invalid_grant');
+    expect((await mcpStatus(refreshed.body.access_token)).status).toBe(200);
   });
 
   it('an unknown code → invalid_grant', async () => {
@@ -184,5 +225,22 @@ describe('hygiene', () => {
   it('never logs codes, tokens or secrets', () => {
     expect(stack.logs.text()).not.toMatch(/mop_code_|mop_rt_|mop_secret_|eyJ/);
     expect(stack.logs.text()).not.toContain(stack.idp.clientSecret);
+  });
+});
+
+// Issue 12, finding 9: an aborted request was logged at error level as "unexpected error".
+describe('a request the client aborts', () => {
+  it('is logged at debug as a client abort, never as an unexpected error', async () => {
+    const { port } = new URL(stack.issuer);
+    const aborted = () => stack.logs.lines.filter((l) => l.msg === 'client aborted the request');
+    const before = aborted().length;
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write(`POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\ngrant_type=authorization_code&code=`);
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+    for (let i = 0; i < 100 && aborted().length === before; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(aborted().slice(before).map((l) => l.level)).toEqual(['debug']);
+    expect(stack.logs.lines.filter((l) => l.level === 'error')).toEqual([]);
   });
 });

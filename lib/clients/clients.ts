@@ -28,7 +28,7 @@ export class Clients {
   readonly #documents: MetadataDocumentFetcher | undefined;
   readonly #allowPrivate: boolean;
 
-  constructor(d: { store: Store; clock: () => number; random: RandomBytes; options: ParsedOptions; fetch: typeof fetch | undefined }) {
+  constructor(d: { store: Store; clock: () => number; random: RandomBytes; options: ParsedOptions; fetch: typeof fetch | undefined; logger?: { info(obj: object, msg?: string): void } }) {
     this.#store = d.store;
     this.#clock = d.clock;
     this.#random = d.random;
@@ -40,6 +40,7 @@ export class Clients {
         ...(d.fetch ? { fetch: d.fetch } : {}),
         allowPrivateAddresses: cimd.allowPrivateAddresses,
         clock: d.clock,
+        ...(d.logger ? { logger: d.logger } : {}),
         ...(d.options.allowedRedirectUris ? { allowedRedirectUris: d.options.allowedRedirectUris } : {}),
       })
       : undefined;

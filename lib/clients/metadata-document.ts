@@ -117,6 +117,8 @@ export interface MetadataDocumentFetcherOptions {
   allowedRedirectUris?: ReadonlyArray<string | RegExp>;
   /** Most documents kept in the cache. Default: 1000. */
   cacheSize?: number;
+  /** Receives the details of network-level failures (at info), which error messages leave out. */
+  logger?: { info(obj: object, msg?: string): void };
 }
 
 interface Head {
@@ -127,6 +129,16 @@ interface Head {
 }
 
 const fail = (url: string, problem: string) => new InvalidClientError(`Client ID Metadata Document ${quoteUri(url)} ${problem}`);
+/**
+ * A network-level failure (what a host resolves to, DNS and socket errors,
+ * timeouts): the page says only that the document could not be fetched, so the
+ * proxy is no DNS or port oracle for the networks behind it; `detail` (logged)
+ * says why.
+ */
+const unreachable = (url: string, detail: string) => Object.assign(
+  fail(url, 'could not be fetched: it must be served over https from a public address and answer within a few seconds (the server log has the details)'),
+  { detail },
+);
 
 function cacheSeconds(cacheControl: string | undefined): number {
   if (!cacheControl) return DEFAULT_TTL;
@@ -151,7 +163,7 @@ function nodeHead(req: http.ClientRequest, res: http.IncomingMessage, clientId: 
         if (size > max) { req.destroy(); ko(fail(clientId, `is larger than ${max} bytes`)); } else chunks.push(chunk);
       });
       res.on('end', () => ok(Buffer.concat(chunks)));
-      res.on('close', () => { if (!res.complete) ko(fail(clientId, 'was cut off before it was complete')); });
+      res.on('close', () => { if (!res.complete) ko(unreachable(clientId, 'the response was cut off before it was complete')); });
     }),
   };
 }
@@ -192,6 +204,7 @@ export class MetadataDocumentFetcher {
   readonly #cacheSize: number;
   readonly #cache = new Map<string, { client: RegisteredClient; expiresAt: number }>();
   readonly #inflight = new Map<string, Promise<RegisteredClient>>();
+  readonly #logger: { info(obj: object, msg?: string): void } | undefined;
 
   constructor(options: MetadataDocumentFetcherOptions = {}) {
     for (const name of ['fetch', 'lookup', 'clock'] as const) {
@@ -205,6 +218,7 @@ export class MetadataDocumentFetcher {
     this.#timeoutMs = positiveInt('timeoutMs', options.timeoutMs, 5000);
     this.#cacheSize = positiveInt('cacheSize', options.cacheSize, 1000);
     this.#allowed = options.allowedRedirectUris;
+    this.#logger = options.logger;
   }
 
   /**
@@ -226,7 +240,11 @@ export class MetadataDocumentFetcher {
     }
     let pending = this.#inflight.get(clientId);
     if (!pending) {
-      pending = this.#load(clientId).finally(() => this.#inflight.delete(clientId));
+      pending = this.#load(clientId).catch((error: unknown) => {
+        const detail = (error as { detail?: unknown }).detail;
+        if (typeof detail === 'string') this.#logger?.info({ client_id: clientId, detail }, 'client metadata document could not be fetched');
+        throw error;
+      }).finally(() => this.#inflight.delete(clientId));
       this.#inflight.set(clientId, pending);
     }
     return structuredClone(await pending);
@@ -237,7 +255,7 @@ export class MetadataDocumentFetcher {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => { controller.abort(); reject(fail(clientId, `did not arrive within ${this.#timeoutMs} ms`)); }, this.#timeoutMs);
+      timer = setTimeout(() => { controller.abort(); reject(unreachable(clientId, `did not arrive within ${this.#timeoutMs} ms`)); }, this.#timeoutMs);
     });
     let fetched: { body: Buffer; cacheControl: string | undefined };
     try {
@@ -245,7 +263,7 @@ export class MetadataDocumentFetcher {
     } catch (error) {
       controller.abort();
       if (error instanceof OAuthError) throw error;
-      throw fail(clientId, `could not be fetched (${(error as { code?: string }).code ?? (error as Error).message})`);
+      throw unreachable(clientId, `fetch failed (${(error as { code?: string }).code ?? (error as Error).message})`);
     } finally {
       clearTimeout(timer);
     }
@@ -302,7 +320,7 @@ export class MetadataDocumentFetcher {
   #checkAddresses(clientId: string, addresses: string[]): void {
     if (this.#allowPrivate) return;
     const bad = addresses.find((a) => !isPublicAddress(a));
-    if (bad !== undefined) throw fail(clientId, `is on a host that resolves to ${bad}, which is not a public address; documents are only fetched from public hosts`);
+    if (bad !== undefined) throw unreachable(clientId, `the host resolves to ${bad}, which is not a public address; documents are only fetched from public hosts`);
   }
 
   async #viaFetch(url: URL, clientId: string, signal: AbortSignal): Promise<Head> {
@@ -334,8 +352,8 @@ export class MetadataDocumentFetcher {
     if (isIP(hostname)) {
       records = [{ address: hostname, family: isIP(hostname) as 4 | 6 }];
     } else {
-      try { records = await this.#lookup(hostname); } catch (error) { throw fail(clientId, `is on a host that could not be resolved (${(error as { code?: string }).code ?? 'DNS error'})`); }
-      if (!records.length) throw fail(clientId, 'is on a host that resolved to no address');
+      try { records = await this.#lookup(hostname); } catch (error) { throw unreachable(clientId, `the host could not be resolved (${(error as { code?: string }).code ?? 'DNS error'})`); }
+      if (!records.length) throw unreachable(clientId, 'the host resolved to no address');
     }
     this.#checkAddresses(clientId, records.map((r) => r.address));
     const address = (records[0] as { address: string }).address;

@@ -9,6 +9,19 @@ const REFUSED_SCHEMES = new Set([
   'view-source:', 'ws:', 'wss:', 'ftp:', 'mailto:', 'tel:', 'sms:',
 ]);
 
+/**
+ * Private-use schemes of MCP clients seen in the wild that are not reverse-DNS
+ * names. Any other private-use scheme must be a reverse-DNS name
+ * (`com.example.app:`, RFC 8252 §7.1) or be listed in `allowedRedirectUris`:
+ * an allowlist, because OS handler schemes (`ms-msdt:`, `search-ms:`,
+ * `itms-services:`) launch programs.
+ */
+export const KNOWN_APP_SCHEMES: readonly string[] = Object.freeze([
+  'cursor:', 'vscode:', 'vscode-insiders:', 'vscodium:', 'windsurf:', 'claude:', 'zed:',
+]);
+/** A reverse-DNS scheme: at least two dot-separated labels. */
+const REVERSE_DNS_SCHEME = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+:$/;
+
 const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f]/;
 const NON_ASCII = /[^\u0000-\u007f]/;
 
@@ -94,7 +107,11 @@ export function redirectUriProblem(uri: string, options?: { allowed?: ReadonlyAr
   if (scheme !== 'http:' && scheme !== 'https:' && uri.length <= scheme.length) {
     return 'has nothing after the scheme; private-use scheme URIs need a path, e.g. com.example.app:/callback';
   }
-  if (options?.allowed && !matchesAllowed(uri, options.allowed)) {
+  const listed = options?.allowed !== undefined && matchesAllowed(uri, options.allowed);
+  if (scheme !== 'http:' && scheme !== 'https:' && !listed && !REVERSE_DNS_SCHEME.test(scheme) && !KNOWN_APP_SCHEMES.includes(scheme)) {
+    return `uses the private-use scheme "${scheme}", which is neither a reverse-DNS name (e.g. com.example.app:) nor a known app scheme (${KNOWN_APP_SCHEMES.join(' ')}); the server operator can allow it with "allowedRedirectUris"`;
+  }
+  if (options?.allowed && !listed) {
     return 'is not in this server\'s list of allowed redirect URIs';
   }
   return undefined;
@@ -111,8 +128,10 @@ export function quoteUri(uri: string): string {
  * problem when it is refused.
  *
  * Accepted: `https:` URIs; `http:` only on a loopback host (`localhost`,
- * 127.0.0.0/8, `[::1]`); private-use schemes of native apps (`cursor://…`,
- * `vscode://…`, `com.example.app:/cb`). Refused: script, inline-content, file
+ * 127.0.0.0/8, `[::1]`); private-use schemes of native apps that are
+ * reverse-DNS names (`com.example.app:/cb`) or known app schemes
+ * ({@link KNOWN_APP_SCHEMES}: `cursor://…`, `vscode://…`, …), or that
+ * `options.allowed` lists. Refused: script, inline-content, file
  * and socket schemes, any fragment, userinfo, dot segments (plain or
  * percent-encoded), backslashes, control characters or whitespace, non-ASCII
  * characters and URIs longer than 2000 characters.

@@ -15,8 +15,12 @@ const MAX_STATE_LENGTH = 2048;
 /**
  * Internal: `GET /authorize`. Steps, in order: the client, then its exact
  * redirect URI (errors before this point are rendered, never redirected), then
- * response type, PKCE S256, resource and scope (errors go back to the validated
- * redirect URI), then consent or straight to the upstream.
+ * response type, PKCE S256, resource and scope, then consent or straight to the
+ * upstream. Errors of the second group go back to the redirect URI only when it
+ * is trusted (RFC 9700 §4.11.2): every client here registered itself (DCR or
+ * CIMD), so that is when this browser already approved the client for that URI,
+ * or when `allowedRedirectUris` vouches for it. Otherwise they are pages too, so
+ * the proxy is never an open redirector to a URI an anonymous party registered.
  */
 export function authorizeEndpoint(ctx: ProxyContext): Router {
   const router = Router();
@@ -25,6 +29,13 @@ export function authorizeEndpoint(ctx: ProxyContext): Router {
   });
   router.use(pageErrorHandler(ctx.logger));
   return router;
+}
+
+/** Whether an error may be redirected to this (already validated) URI before anyone approved this request. */
+function redirectTrusted(ctx: ProxyContext, req: Request, clientId: string, redirectUri: string): boolean {
+  if (ctx.options.allowedRedirectUris !== undefined) return true;
+  const approval = req.session.mop?.approvals[clientId]; // read only: never creates a browser session
+  return !!approval && approval.until > ctx.clock() && redirectUriMatches(approval.redirectUri, redirectUri);
 }
 
 async function authorize(ctx: ProxyContext, req: Request, res: Response): Promise<void> {
@@ -41,7 +52,9 @@ async function authorize(ctx: ProxyContext, req: Request, res: Response): Promis
     return sendErrorPage(res, new InvalidRequestError('redirect_uri does not match any URI registered for this client'));
   }
   const state = q.state;
-  const fail = (err: OAuthError) => redirectWithError(res, redirectUri!, err, state !== undefined && state.length <= MAX_STATE_LENGTH ? state : undefined, ctx.urls.issuer);
+  const fail = (err: OAuthError) => (redirectTrusted(ctx, req, client.client_id, redirectUri!)
+    ? redirectWithError(res, redirectUri!, err, state !== undefined && state.length <= MAX_STATE_LENGTH ? state : undefined, ctx.urls.issuer)
+    : sendErrorPage(res, err));
 
   // 2. The rest of the request: errors go back to the client.
   if (q.response_type !== 'code') return fail(new UnsupportedResponseTypeError('response_type must be "code"'));

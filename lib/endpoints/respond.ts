@@ -26,7 +26,12 @@ export function toOAuthError(err: unknown, logger: ResolvedLogger): OAuthError {
     logger.info({ err: describeError(err) }, 'upstream refused');
     return new AccessDeniedError(err.message);
   }
-  const e = err as { type?: string; status?: number };
+  const e = err as { type?: string; status?: number; code?: string };
+  if (e?.type === 'request.aborted' || e?.code === 'ECONNABORTED' || e?.code === 'ECONNRESET') {
+    // The client went away mid-request: nothing is wrong here, and nobody will read the answer.
+    logger.debug({ type: e.type ?? e.code }, 'client aborted the request');
+    return new InvalidRequestError('The request was aborted by the client');
+  }
   if (e?.type === 'entity.too.large') return new OAuthError('invalid_request', 'The request body is too large', 413);
   if (e?.type === 'entity.parse.failed' || e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
     return new InvalidRequestError('The request body could not be parsed');

@@ -64,7 +64,8 @@ async function authorizationCode(ctx: ProxyContext, client: RegisteredClient, bo
     if (redirectUri !== undefined && redirectUri !== record.redirectUri) throw new InvalidGrantError('redirect_uri does not match the authorization request');
     if (!safeEqual(pkceChallenge(verifier), record.codeChallenge)) throw new InvalidGrantError('PKCE verification failed: code_verifier does not match code_challenge');
   }
-  const consumed = await ctx.codes.consume(code); // atomic; throws invalid_grant on replay (and revokes)
+  // Atomic. A replay gets invalid_grant; it ends the session only for the same client with the right verifier, after the retry window.
+  const consumed = await ctx.codes.consume(code, { clientId: client.client_id, challenge: pkceChallenge(verifier) });
   const session = await ctx.sessions.get(consumed.sid);
   if (!session) throw new InvalidGrantError('The sign-in behind this code has expired; sign in again');
   const ttlMs = ctx.options.refreshTokenTtl * 1000;

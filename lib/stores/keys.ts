@@ -13,7 +13,7 @@ export const keys = {
   pending: (stateHash: string) => `pending:${stateHash}`,
   /** One-time code, by hash (JSON). TTL: codeTtl. Consumed atomically. */
   code: (codeHash: string) => `code:${codeHash}`,
-  /** Marker that a code was redeemed, with the session it issued (replay ⇒ revoke). TTL: 10 × codeTtl. */
+  /** Marker that a code was redeemed: the session it issued, the client, the PKCE challenge and when (JSON; a proven replay ⇒ revoke). TTL: 10 × codeTtl. */
   codeUsed: (codeHash: string) => `code-used:${codeHash}`,
   /** Session record (JSON, no secrets). TTL: refreshTokenTtl, sliding. */
   session: (sid: string) => `sess:{${sid}}`,

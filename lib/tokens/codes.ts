@@ -1,6 +1,6 @@
 import type { Store } from '../stores/store.js';
 import { keys } from '../stores/keys.js';
-import { randomToken, sha256, type RandomBytes } from '../crypto.js';
+import { randomToken, safeEqual, sha256, type RandomBytes } from '../crypto.js';
 import { InvalidGrantError } from '../errors.js';
 import type { Sessions } from '../session/sessions.js';
 
@@ -13,22 +13,50 @@ export interface CodeRecord {
   scope: string;
 }
 
+/** Internal: what the "used" marker of a redeemed code records (stored under the code's hash). */
+interface UsedMarker {
+  sid: string;
+  clientId: string;
+  codeChallenge: string;
+  /** When the code was redeemed (ms since epoch). */
+  at: number;
+}
+
+/** Who presents a code at the token endpoint: the authenticated client and the S256 of the verifier it sent. */
+export interface CodePresenter {
+  clientId: string;
+  /** `pkceChallenge(code_verifier)`. */
+  challenge: string;
+}
+
 /**
  * Internal: one-time authorization codes. A code is consumed with an atomic
- * `take`; a code presented again finds the "used" marker and ends the session
- * the first redemption started (RFC 6749 §4.1.2).
+ * `take`, and a "used" marker records the session it started, the client and
+ * the PKCE challenge. A code presented again (RFC 6749 §4.1.2: the server
+ * "should" revoke what it issued) ends that session only when the presenter
+ * proves it is the party that redeemed it, i.e. the same client AND a verifier
+ * matching the challenge, and only after `retryWindowMs`: within that window a
+ * matching replay is a network retry of the legitimate client (50 parallel
+ * redemptions must not log the user out) and just gets `invalid_grant`. Another
+ * client, or a wrong verifier, gets `invalid_grant` and nothing else happens:
+ * a public `client_id` is no secret, so without the verifier anyone could end
+ * the victim's session with a used code.
  */
 export class Codes {
   readonly #store: Store;
   readonly #sessions: Sessions;
   readonly #random: RandomBytes;
   readonly #ttlMs: number;
+  readonly #clock: () => number;
+  readonly #retryWindowMs: number;
 
-  constructor(d: { store: Store; sessions: Sessions; random: RandomBytes; ttlSeconds: number }) {
+  constructor(d: { store: Store; sessions: Sessions; random: RandomBytes; ttlSeconds: number; clock?: () => number; retryWindowMs?: number }) {
     this.#store = d.store;
     this.#sessions = d.sessions;
     this.#random = d.random;
     this.#ttlMs = d.ttlSeconds * 1000;
+    this.#clock = d.clock ?? Date.now;
+    this.#retryWindowMs = d.retryWindowMs ?? 30_000;
   }
 
   async issue(record: CodeRecord): Promise<string> {
@@ -43,20 +71,34 @@ export class Codes {
     return raw === undefined ? undefined : (JSON.parse(raw) as CodeRecord);
   }
 
-  /** Consumes a code exactly once. A replay revokes what the code issued and throws `invalid_grant`. */
-  async consume(code: string): Promise<CodeRecord> {
+  /** Consumes a code exactly once; a replay throws `invalid_grant` (and may revoke, see the class). */
+  async consume(code: string, presenter?: CodePresenter): Promise<CodeRecord> {
     const hash = sha256(code);
     const raw = await this.#store.take(keys.code(hash));
-    if (raw === undefined) {
-      const used = await this.#store.get(keys.codeUsed(hash));
-      if (used !== undefined) {
-        await this.#sessions.endQuietly(used, 'authorization code replay');
-        throw new InvalidGrantError('The authorization code was already used; the tokens it issued have been revoked');
-      }
-      throw new InvalidGrantError('The authorization code is invalid or expired');
-    }
+    if (raw === undefined) return this.#replayed(hash, presenter);
     const record = JSON.parse(raw) as CodeRecord;
-    await this.#store.set(keys.codeUsed(hash), record.sid, this.#ttlMs * 10);
+    const marker: UsedMarker = { sid: record.sid, clientId: record.clientId, codeChallenge: record.codeChallenge, at: this.#clock() };
+    await this.#store.set(keys.codeUsed(hash), JSON.stringify(marker), this.#ttlMs * 10);
     return record;
+  }
+
+  async #replayed(hash: string, presenter: CodePresenter | undefined): Promise<never> {
+    const raw = await this.#store.get(keys.codeUsed(hash));
+    const used = raw === undefined ? undefined : parseMarker(raw);
+    const proven = !!used && !!presenter && presenter.clientId === used.clientId && safeEqual(presenter.challenge, used.codeChallenge);
+    if (!used || !proven) throw new InvalidGrantError('The authorization code is invalid, expired or already used');
+    if (this.#clock() - used.at < this.#retryWindowMs) throw new InvalidGrantError('The authorization code was already redeemed (a retry?); use the tokens of the first redemption');
+    await this.#sessions.endQuietly(used.sid, 'authorization code replay');
+    throw new InvalidGrantError('The authorization code was already used; the tokens it issued have been revoked');
+  }
+}
+
+/** A marker as written today, or one written before issue 12 (the bare sid): such a marker proves nothing, so it never revokes. */
+function parseMarker(raw: string): UsedMarker | undefined {
+  try {
+    const m = JSON.parse(raw) as Partial<UsedMarker>;
+    return typeof m === 'object' && m !== null && typeof m.sid === 'string' && typeof m.clientId === 'string' && typeof m.codeChallenge === 'string' && typeof m.at === 'number' ? (m as UsedMarker) : undefined;
+  } catch {
+    return undefined;
   }
 }
