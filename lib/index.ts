@@ -9,7 +9,11 @@ export type { OAuthProxy, ReadyState, StandaloneRequireSessionOptions } from './
 export type { AuthInfo, SessionAuthExtra, UpstreamTokens, RequireSessionOptions } from './session/require-session.js';
 export { validateHostAndOrigin } from './session/host-origin.js';
 export type { HostOriginOptions } from './session/host-origin.js';
+export { providers } from './providers/index.js';
+export type { UpstreamPreset, PresetOptions, GitHubPresetOptions } from './providers/index.js';
+export type { UpstreamTokenSet } from './vault/vault.js';
 export type {
+  UpstreamProfileInput, UpstreamIdentity, UpstreamRevocationInput,
   OAuthProxyOptions, ProviderConfig, ConsentConfig, RefreshConfig, RegistrationConfig, ClientMetadataDocumentConfig, RateLimitConfig,
 } from './options.js';
 export {

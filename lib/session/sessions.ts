@@ -62,8 +62,8 @@ export class Sessions {
       await this.#vault.delete(sid, pid);
       const provider = this.#providers.get(pid);
       if (tokens && provider) {
-        if (tokens.refresh_token) await provider.revoke(tokens.refresh_token, 'refresh_token');
-        else await provider.revoke(tokens.access_token, 'access_token');
+        if (tokens.refresh_token) await provider.revoke(tokens.refresh_token, 'refresh_token', tokens);
+        else await provider.revoke(tokens.access_token, 'access_token', tokens);
       }
     }
     this.#logger.info({ sid, reason }, 'session ended');

@@ -134,7 +134,7 @@ export class TokenBroker {
         // or this check sees the record gone.
         if ((await store.get(keys.session(sid))) === undefined) {
           await this.#d.vault.delete(sid, providerId);
-          await this.#d.providers.get(providerId)!.revoke(merged.refresh_token ?? merged.access_token, merged.refresh_token ? 'refresh_token' : 'access_token');
+          await this.#d.providers.get(providerId)!.revoke(merged.refresh_token ?? merged.access_token, merged.refresh_token ? 'refresh_token' : 'access_token', merged);
           return { ok: false, reason: 'the session ended during the refresh' };
         }
       } catch (err) {

@@ -2,7 +2,14 @@ import type { Store } from '../stores/store.js';
 import { keys } from '../stores/keys.js';
 import type { Sealer } from './seal.js';
 
-/** Upstream tokens of one provider, as kept (sealed) in the vault. Times in seconds since epoch. */
+/**
+ * Upstream tokens of one provider, as kept (sealed) in the vault. Times in seconds since epoch.
+ *
+ * @example
+ * ```ts
+ * providerConfig: { profile: async ({ tokens }: { tokens: UpstreamTokenSet }) => ({ sub: await lookUp(tokens.access_token) }) }
+ * ```
+ */
 export interface UpstreamTokenSet {
   access_token: string;
   token_type?: string;
