@@ -9,8 +9,11 @@ export type { OAuthProxy, ReadyState, StandaloneRequireSessionOptions } from './
 export type { AuthInfo, SessionAuthExtra, UpstreamTokens, RequireSessionOptions } from './session/require-session.js';
 export { validateHostAndOrigin } from './session/host-origin.js';
 export type { HostOriginOptions } from './session/host-origin.js';
-export { providers } from './providers/index.js';
-export type { UpstreamPreset, PresetOptions, GitHubPresetOptions } from './providers/index.js';
+export { providers, MICROSOFT_CONSUMERS_TENANT } from './providers/index.js';
+export type {
+  UpstreamPreset, PresetOptions, GitHubPresetOptions, GooglePresetOptions, MicrosoftPresetOptions, OktaPresetOptions,
+  Auth0PresetOptions, KeycloakPresetOptions,
+} from './providers/index.js';
 export type { UpstreamTokenSet } from './vault/vault.js';
 export type {
   UpstreamProfileInput, UpstreamIdentity, UpstreamRevocationInput,

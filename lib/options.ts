@@ -319,8 +319,12 @@ export interface OAuthProxyOptions {
   mode?: 'remote';
   /** Upstream IdP base URL (discovered with OIDC discovery, then RFC 8414). */
   provider: string;
-  /** The proxy's own, pre-registered client id at the upstream. */
-  clientId: string;
+  /**
+   * The proxy's own, pre-registered client id at the upstream. Omit it to let the proxy register
+   * itself at an upstream that allows it (see `registration.upstream`); without either the proxy
+   * starts, but `ready()` reports the upstream unavailable and sign-ins show an error page.
+   */
+  clientId?: string;
   /** The proxy's client secret at the upstream (omit for a public upstream client). */
   clientSecret?: string;
   /** Scopes requested from the upstream. Default: `['openid']`. */
@@ -386,7 +390,7 @@ export const optionsSchema = z.object({
   issuer: httpUrl.refine((s) => { const u = parseUrl(s); return !u || (!u.search && !u.hash && !s.endsWith('/') && u.href.replace(/\/$/, '') === s); }, 'must have no query, fragment or trailing slash, and be written canonically (lower-case scheme and host)'),
   mode: z.literal('remote').default('remote'),
   provider: httpUrl,
-  clientId: z.string().min(1),
+  clientId: z.string().min(1).optional(),
   clientSecret: z.string().min(1).optional(),
   scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token')).min(1).default(['openid']),
   providerConfig: z.object({

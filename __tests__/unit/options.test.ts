@@ -68,8 +68,9 @@ describe('invalid options', () => {
   });
 
   it('a missing required option', () => {
-    const { clientId: _c, ...rest } = valid();
-    expect(failure(rest).message).toContain('"clientId"');
+    // clientId became optional with upstream self-registration (issue 11); provider is still required.
+    const { provider: _p, ...rest } = valid();
+    expect(failure(rest).message).toContain('"provider"');
   });
 
   it('names every bad option at once', () => {

@@ -87,7 +87,8 @@ export class UpstreamProvider {
       res = await oidc.authorizationCodeGrant(built.config, callbackUrl, {
         pkceCodeVerifier: checks.codeVerifier,
         expectedState: checks.state,
-        ...(this.#openid ? { expectedNonce: checks.nonce } : {}),
+        // A templated issuer's id_token is kept from openid-client (identity.ts checks its nonce), so it must not expect one.
+        ...(this.#openid && !built.issuerTemplate ? { expectedNonce: checks.nonce } : {}),
         idTokenExpected: false,
       });
     } catch (err) {
