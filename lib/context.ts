@@ -11,7 +11,8 @@ import { Codes } from './tokens/codes.js';
 import { EndedSessions } from './session/ended-sessions.js';
 import { Sessions } from './session/sessions.js';
 import { TokenBroker } from './session/token-broker.js';
-import { UpstreamProvider } from './upstream/provider.js';
+import { UpstreamProvider, deriveProviderId } from './upstream/provider.js';
+import { UpstreamRegistration } from './upstream/registration.js';
 import { Clients } from './clients/clients.js';
 
 /** Internal: the public URLs the proxy serves, all derived from `issuer` and `resource`. */
@@ -100,7 +101,7 @@ export function createContext(o: ParsedOptions): ProxyContext {
 
   const sealer = new Sealer(encryptionKeys, random);
   const vault = new Vault(store, sealer);
-  const upstream = new UpstreamProvider(o, { fetch: fetchImpl, logger, clock });
+  const upstream = new UpstreamProvider(o, { fetch: fetchImpl, logger, clock, ...(o.clientId ? {} : { registration: upstreamRegistration(o, urls, { store, sealer, random, logger, fetch: fetchImpl, clock }) }) });
   const providers = new Map([[upstream.id, upstream]]);
   const ended = new EndedSessions(store, clock, o.accessTokenTtl * 1000, logger);
   const sessions = new Sessions({ store, vault, ended, providers, ttlMs: o.refreshTokenTtl * 1000, logger });
@@ -152,6 +153,20 @@ function openClientSources(o: ParsedOptions): string[] {
  */
 function consentByDefault(o: ParsedOptions): boolean {
   return openClientSources(o).length > 0 && o.allowedRedirectUris === undefined;
+}
+
+/** Without `clientId`, the proxy registers itself at the upstream (RFC 7591 or its own metadata document). */
+function upstreamRegistration(o: ParsedOptions, urls: ProxyUrls, d: Pick<ConstructorParameters<typeof UpstreamRegistration>[0], 'store' | 'sealer' | 'random' | 'logger' | 'fetch' | 'clock'>): UpstreamRegistration {
+  const providerId = o.providerConfig.id ?? deriveProviderId(o.provider);
+  return new UpstreamRegistration({
+    ...d,
+    providerId,
+    redirectUri: urls.callback,
+    metadataDocumentUrl: `${urls.issuer}/upstream-client/${encodeURIComponent(providerId)}`,
+    clientName: o.registration.upstream?.clientName ?? `MCP OAuth proxy (${new URL(urls.issuer).host})`,
+    scopes: o.scopes,
+    initialAccessToken: o.registration.upstream?.initialAccessToken,
+  });
 }
 
 function toList(v: string | string[] | undefined): string[] | undefined {

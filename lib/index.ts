@@ -17,7 +17,7 @@ export type {
 export type { UpstreamTokenSet } from './vault/vault.js';
 export type {
   UpstreamProfileInput, UpstreamIdentity, UpstreamRevocationInput,
-  OAuthProxyOptions, ProviderConfig, ConsentConfig, RefreshConfig, RegistrationConfig, ClientMetadataDocumentConfig, RateLimitConfig,
+  OAuthProxyOptions, ProviderConfig, ConsentConfig, RefreshConfig, RegistrationConfig, UpstreamRegistrationConfig, ClientMetadataDocumentConfig, RateLimitConfig,
 } from './options.js';
 export {
   DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_REFRESH_TOKEN_TTL, DEFAULT_REFRESH_TOKEN_GRACE_PERIOD, DEFAULT_AUTHORIZATION_TTL,

@@ -251,6 +251,27 @@ export interface RegistrationConfig {
   unusedTtl?: number;
   /** Seconds a client stays registered after its last token. Default: 90 days. */
   ttl?: number;
+  /**
+   * How the proxy registers ITSELF at the upstream when `clientId` is omitted: with RFC 7591 where
+   * the upstream advertises a `registration_endpoint`, or with its own Client ID Metadata Document
+   * (served at `<issuer>/upstream-client/<provider id>`) where it advertises `client_id_metadata_document_supported`.
+   */
+  upstream?: UpstreamRegistrationConfig;
+}
+
+/**
+ * The proxy's own registration at the upstream (see {@link RegistrationConfig.upstream}).
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...options, clientId: undefined, registration: { upstream: { initialAccessToken: process.env.IDP_IAT } } });
+ * ```
+ */
+export interface UpstreamRegistrationConfig {
+  /** RFC 7591 initial access token, for upstreams that require one (Keycloak, Okta with a policy, …). */
+  initialAccessToken?: string;
+  /** `client_name` to register. Default: `MCP OAuth proxy (<issuer host>)`. */
+  clientName?: string;
 }
 
 /**
@@ -436,6 +457,7 @@ export const optionsSchema = z.object({
     rateLimit: z.union([z.literal(false), z.object({ windowMs: z.number().int().positive().default(15 * 60_000), limit: z.number().int().positive().default(20) }).strict()]).default({ windowMs: 15 * 60_000, limit: 20 }),
     unusedTtl: seconds().default(DEFAULT_UNUSED_CLIENT_TTL),
     ttl: seconds().default(DEFAULT_CLIENT_TTL),
+    upstream: z.object({ initialAccessToken: z.string().min(1).optional(), clientName: z.string().min(1).max(200).optional() }).strict().optional(),
   }).strict().default({ enabled: true, rateLimit: { windowMs: 15 * 60_000, limit: 20 }, unusedTtl: DEFAULT_UNUSED_CLIENT_TTL, ttl: DEFAULT_CLIENT_TTL }),
   allowedRedirectUris: z.array(z.union([z.string().min(1), z.instanceof(RegExp)])).optional(),
   clientMetadataDocuments: z.object({

@@ -9,6 +9,7 @@ import { consentEndpoint } from './endpoints/consent.js';
 import { callbackEndpoint } from './endpoints/callback.js';
 import { tokenEndpoint } from './endpoints/token.js';
 import { revokeEndpoint } from './endpoints/revoke.js';
+import { upstreamClientDocumentEndpoint } from './endpoints/upstream-client-document.js';
 import { jsonErrorHandler } from './endpoints/respond.js';
 import { sessionMiddleware, type RequireSessionOptions } from './session/require-session.js';
 import { describeError } from './logger.js';
@@ -97,6 +98,7 @@ export function createOAuthProxy(options: OAuthProxyOptions): OAuthProxy {
   router.use('/authorize', authorizeEndpoint(ctx));
   router.use('/consent', consentEndpoint(ctx));
   router.use('/callback', callbackEndpoint(ctx));
+  router.use('/upstream-client', upstreamClientDocumentEndpoint(ctx));
   // Browser clients probe discovery documents we do not serve (openid-configuration, …): their 404s carry CORS too.
   router.use('/.well-known', corsMw);
   router.use(jsonErrorHandler(ctx.logger));

@@ -41,7 +41,7 @@ export interface ShapedIdp {
   origin: string;
   issuer: string;
   provider: any;
-  counters: { authorize: number; code: number; refresh: number; revocation: number; userinfo: number };
+  counters: { authorize: number; code: number; refresh: number; revocation: number; userinfo: number; registration: number; tokenErrors: string[] };
   /** Every /authorize query, in order. */
   authorizeQueries: URLSearchParams[];
   close(): Promise<void>;
@@ -107,7 +107,7 @@ export async function startShapedIdp(o: ShapedIdpOptions): Promise<ShapedIdp> {
   await new Promise<void>((r) => innerServer.listen(0, '127.0.0.1', () => r()));
   const innerPort = (innerServer.address() as AddressInfo).port;
 
-  const counters = { authorize: 0, code: 0, refresh: 0, revocation: 0, userinfo: 0 };
+  const counters = { authorize: 0, code: 0, refresh: 0, revocation: 0, userinfo: 0, registration: 0, tokenErrors: [] as string[] };
   const authorizeQueries: URLSearchParams[] = [];
   const offlineByState = new Map<string, boolean>();
   const offlineByCode = new Map<string, boolean>();
@@ -132,6 +132,7 @@ export async function startShapedIdp(o: ShapedIdpOptions): Promise<ShapedIdp> {
       }
       if (p === '/me') counters.userinfo += 1;
       if (p === '/token/revocation') counters.revocation += 1;
+      if (p === '/reg' && req.method === 'POST') counters.registration += 1;
       const form = req.method === 'POST' && p === '/token' ? new URLSearchParams(body.toString('utf8')) : undefined;
       // node:http, not fetch: the Host header must stay the public one, or oidc-provider would name its inner port in URLs.
       const r = await forward(innerPort, req, body);
@@ -149,6 +150,7 @@ export async function startShapedIdp(o: ShapedIdpOptions): Promise<ShapedIdp> {
       if (req.method === 'GET' && p === '/.well-known/openid-configuration' && r.status === 200 && o.discovery) {
         out = Buffer.from(JSON.stringify(o.discovery(JSON.parse(out.toString('utf8')) as Record<string, unknown>)));
       }
+      if (form && r.status !== 200) counters.tokenErrors.push(String((JSON.parse(r.body.toString('utf8') || '{}') as { error?: string }).error));
       if (form && r.status === 200) {
         const grantType = form.get('grant_type');
         let json = JSON.parse(out.toString('utf8')) as Record<string, unknown>;

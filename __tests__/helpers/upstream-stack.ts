@@ -36,7 +36,8 @@ export async function startUpstreamStack(
   at: Awaited<ReturnType<typeof reserveProxy>>,
   upstream: Pick<OAuthProxyOptions, 'provider' | 'clientId' | 'scopes' | 'providerConfig'> & Partial<OAuthProxyOptions>,
   mcp: { userinfoUrl: string; providerId: string; headers?: Record<string, string> },
-): Promise<UpstreamStack> {
+  listen: { port?: number } = {},
+): Promise<UpstreamStack & { url: string }> {
   const logs = recordingLogger();
   const store = upstream.store ?? new MemoryStore();
   const oauth = createOAuthProxy({
@@ -54,9 +55,11 @@ export async function startUpstreamStack(
   app.use('/oauth', oauth);
   mountMcpServer(app, '/mcp', oauth.requireSession(), { userinfoUrl: mcp.userinfoUrl, providerId: mcp.providerId });
   const server: Server = http.createServer(app);
-  await new Promise<void>((r) => server.listen(at.port, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => server.listen(listen.port ?? at.port, '127.0.0.1', () => r()));
   return {
     ...at, oauth, logs, view: namespaced(store, storeNamespace(at.issuer)),
+    /** Where this instance listens (another port than the issuer's for a second instance). */
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -25,6 +25,10 @@ export const keys = {
   refreshToken: (tokenHash: string) => `rt:${tokenHash}`,
   /** Rotation claim of a refresh token: its sealed successor. Written with add() so only one rotation wins. */
   refreshRotated: (tokenHash: string) => `rt-next:${tokenHash}`,
+  /** The proxy's own client at an upstream it registered at (RFC 7591), sealed JSON. TTL: the secret's expiry, else 365 days. */
+  upstreamClient: (providerId: string) => `upstream-client:${providerId}`,
+  /** Claim of one upstream registration (`first`, or the hash of the client id it replaces). TTL: 30 s. Written with add(). */
+  upstreamRegistrationClaim: (providerId: string, which: string) => `upstream-reg:${providerId}:${which}`,
   /** Rate-limit counter of one endpoint for one client address (hashed). TTL: the limit's window. */
   rateLimit: (name: string, addressHash: string) => `rl:${name}:${addressHash}`,
 } as const;

@@ -12,31 +12,38 @@ const TEMPLATE = '{tenantid}';
 /** Internal: the options one upstream is built from (the top level in remote mode, one app entry in local mode). */
 export type UpstreamOptions = Pick<ParsedOptions, 'provider' | 'clientSecret' | 'scopes' | 'providerConfig'> & { clientId?: string | undefined };
 
+/** Internal: the proxy's client at the upstream (configured, registered, or its metadata document). */
+export interface UpstreamClientCredentials {
+  clientId: string;
+  clientSecret?: string | undefined;
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'none' | undefined;
+  kind?: 'configured' | 'registered' | 'metadata-document';
+}
+
 /** Internal: a ready openid-client configuration, the JWKS to verify id_tokens with, and the issuer if it is a template. */
 export interface BuiltConfiguration {
   config: oidc.Configuration;
   jwks: JWTVerifyGetKey | undefined;
   issuerTemplate: string | undefined;
+  server: oidc.ServerMetadata;
+  client: UpstreamClientCredentials;
 }
 
 interface BuildDeps { fetch: typeof fetch; logger: ResolvedLogger; providerId: string }
 
 /**
- * Internal: discovery (OIDC, then RFC 8414, or `providerConfig.discoveryUrl`), with every
- * `providerConfig` endpoint override applied on top, and the fetch wrapped so that token
- * responses are normalised (see token-response.ts).
+ * Internal: the upstream's server metadata: discovery (OIDC, then RFC 8414, or
+ * `providerConfig.discoveryUrl`) with every `providerConfig` endpoint override on top.
+ * Needs no client, so that a proxy without `clientId` can learn how to register.
  */
-export async function buildConfiguration(o: UpstreamOptions, client: { clientId: string; clientSecret: string | undefined }, d: BuildDeps): Promise<BuiltConfiguration> {
+export async function discoverServer(o: UpstreamOptions, d: BuildDeps): Promise<oidc.ServerMetadata> {
   const pc = o.providerConfig;
   const insecure = new URL(o.provider).protocol === 'http:';
-  const clientAuth = clientAuthentication(pc.tokenEndpointAuthMethod, client.clientSecret);
-  const metadata = client.clientSecret ? { client_secret: client.clientSecret } : {};
   const plainFetch: oidc.CustomFetch = (url, init) => d.fetch(url, init as RequestInit);
   const discovered = pc.skipDiscovery ? undefined : await discover(o, plainFetch, insecure, d);
-  const issuer = pc.issuer ?? discovered?.issuer ?? o.provider;
   const server: oidc.ServerMetadata = {
     ...discovered,
-    issuer,
+    issuer: pc.issuer ?? discovered?.issuer ?? o.provider,
     ...(pc.authEndpoint ? { authorization_endpoint: pc.authEndpoint } : {}),
     ...(pc.tokenEndpoint ? { token_endpoint: pc.tokenEndpoint } : {}),
     ...(pc.userInfoEndpoint ? { userinfo_endpoint: pc.userInfoEndpoint } : {}),
@@ -46,17 +53,29 @@ export async function buildConfiguration(o: UpstreamOptions, client: { clientId:
   if (!server.authorization_endpoint || !server.token_endpoint) {
     throw new UpstreamRefused('server_error', 'The upstream has no authorization_endpoint or token_endpoint; set providerConfig.authEndpoint and providerConfig.tokenEndpoint');
   }
-  const issuerTemplate = issuer.includes(TEMPLATE) ? issuer : undefined;
+  return server;
+}
+
+/**
+ * Internal: an openid-client configuration for `server` and the proxy's client there, with the
+ * fetch wrapped so that token responses are normalised (see token-response.ts).
+ */
+export function configure(o: UpstreamOptions, server: oidc.ServerMetadata, client: UpstreamClientCredentials, d: BuildDeps): BuiltConfiguration {
+  const pc = o.providerConfig;
+  const method = pc.tokenEndpointAuthMethod ?? client.tokenEndpointAuthMethod;
+  const clientAuth = clientAuthentication(method, client.clientSecret);
+  const metadata = client.clientSecret ? { client_secret: client.clientSecret } : {};
+  const issuerTemplate = server.issuer.includes(TEMPLATE) ? server.issuer : undefined;
   // A templated issuer never equals an id_token's iss, so openid-client must not see the id_token: we verify it (identity.ts).
   const normalised = normalisingFetch(d.fetch, { deferIdToken: issuerTemplate !== undefined });
   const config = new oidc.Configuration(server, client.clientId, metadata, clientAuth);
   config[oidc.customFetch] = (url, init) => normalised(url, init as RequestInit);
   config.timeout = UPSTREAM_TIMEOUT_SECONDS;
-  if (insecure) oidc.allowInsecureRequests(config);
+  if (new URL(o.provider).protocol === 'http:') oidc.allowInsecureRequests(config);
   let jwks: JWTVerifyGetKey | undefined;
   if (pc.jwks) jwks = createLocalJWKSet(pc.jwks as Parameters<typeof createLocalJWKSet>[0]);
   else if (server.jwks_uri) jwks = createRemoteJWKSet(new URL(server.jwks_uri), { [joseCustomFetch]: d.fetch, timeoutDuration: UPSTREAM_TIMEOUT_SECONDS * 1000 });
-  return { config, jwks, issuerTemplate };
+  return { config, jwks, issuerTemplate, server, client };
 }
 
 /** The discovered server metadata, or `undefined` when every needed endpoint is configured anyway. */

@@ -36,6 +36,13 @@ export function classify(err: unknown, step: string): Error {
     if (err.status >= 500 || err.status === 429) return new UpstreamTransient(`The upstream answered ${err.status} at ${step}`, { cause: err });
     return new UpstreamRefused(err.error, `The upstream returned error "${err.error}" at ${step}`, { cause: err });
   }
+  if (err instanceof oidc.WWWAuthenticateChallengeError) {
+    // A 401 with WWW-Authenticate from a token endpoint is RFC 6749's invalid_client answer; a challenge may name its own error.
+    if (err.status >= 500 || err.status === 429) return new UpstreamTransient(`The upstream answered ${err.status} at ${step}`, { cause: err });
+    const named = err.cause.find((c) => typeof c.parameters.error === 'string')?.parameters.error;
+    const error = named ?? (err.status === 401 ? 'invalid_client' : 'invalid_request');
+    return new UpstreamRefused(error, `The upstream returned error "${error}" at ${step}`, { cause: err });
+  }
   if (err instanceof oidc.ClientError && err.code !== undefined && TRANSIENT_CODES.has(err.code)) {
     return new UpstreamTransient(`The upstream could not be reached or answered unexpectedly at ${step} (${err.code})`, { cause: err });
   }

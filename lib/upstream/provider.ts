@@ -4,7 +4,8 @@ import type { ResolvedLogger } from '../logger.js';
 import { describeError } from '../logger.js';
 import type { UpstreamTokenSet } from '../vault/vault.js';
 import { classify, UpstreamGrantInvalid, UpstreamRefused, UpstreamTransient } from './errors.js';
-import { buildConfiguration, type BuiltConfiguration, type UpstreamOptions } from './configuration.js';
+import { configure, discoverServer, type BuiltConfiguration, type UpstreamOptions } from './configuration.js';
+import type { UpstreamClient, UpstreamRegistration } from './registration.js';
 import { resolveIdentity } from './identity.js';
 import { toTokenSet } from './token-response.js';
 
@@ -38,14 +39,21 @@ export class UpstreamProvider {
   readonly #fetch: typeof fetch;
   readonly #logger: ResolvedLogger;
   readonly #clock: () => number;
+  readonly #registration: UpstreamRegistration | undefined;
   #config: Promise<BuiltConfiguration> | undefined;
 
-  constructor(options: UpstreamOptions, deps: { fetch: typeof fetch; logger: ResolvedLogger; clock: () => number }) {
+  constructor(options: UpstreamOptions, deps: { fetch: typeof fetch; logger: ResolvedLogger; clock: () => number; registration?: UpstreamRegistration }) {
     this.#o = options;
     this.id = options.providerConfig.id ?? deriveProviderId(options.provider);
     this.#fetch = deps.fetch;
     this.#logger = deps.logger;
     this.#clock = deps.clock;
+    this.#registration = deps.registration;
+  }
+
+  /** The Client ID Metadata Document the proxy serves for this upstream, when it registers itself (no `clientId`). */
+  clientMetadataDocument(): Record<string, unknown> | undefined {
+    return this.#registration?.metadataDocument();
   }
 
   /** A display name for consent pages: the provider's host. */
@@ -92,7 +100,9 @@ export class UpstreamProvider {
         idTokenExpected: false,
       });
     } catch (err) {
-      throw classify(err, 'code exchange');
+      const c = classify(err, 'code exchange');
+      if (await this.#replacedAfter(c, built)) throw new UpstreamTransient('The upstream no longer knew the proxy\'s registered client, so the proxy registered again; sign in again', { cause: err });
+      throw c;
     }
     const tokens = toTokenSet(res, this.#clock);
     const claims = await resolveIdentity({
@@ -103,12 +113,14 @@ export class UpstreamProvider {
 
   /** Refreshes upstream tokens. Throws {@link UpstreamGrantInvalid} or {@link UpstreamTransient}. */
   async refresh(refreshToken: string): Promise<UpstreamTokenSet> {
-    const { config } = await this.#configuration();
+    const built = await this.#configuration();
     try {
-      const res = await oidc.refreshTokenGrant(config, refreshToken);
+      const res = await oidc.refreshTokenGrant(built.config, refreshToken);
       return toTokenSet(res, this.#clock);
     } catch (err) {
       const c = classify(err, 'refresh');
+      // The grant belonged to a registered client the upstream deleted: it is gone with it.
+      if (await this.#replacedAfter(c, built)) throw new UpstreamGrantInvalid('The upstream no longer knew the proxy\'s registered client; the proxy registered again, and the old grant is gone');
       // Only invalid_grant means the grant is gone. Anything else (invalid_client, 429, …) keeps the tokens.
       if (c instanceof UpstreamRefused && c.error === 'invalid_grant') throw new UpstreamGrantInvalid(c.message);
       throw c instanceof UpstreamRefused ? new UpstreamTransient(c.message, { cause: err }) : c;
@@ -125,8 +137,8 @@ export class UpstreamProvider {
       const custom = this.#pc.revoke;
       if (custom) {
         const set: UpstreamTokenSet = tokens ?? (hint === 'refresh_token' ? { access_token: '', refresh_token: token } : { access_token: token });
-        const { config } = await this.#configuration();
-        await custom({ tokens: set, clientId: config.clientMetadata().client_id, ...(this.#o.clientSecret ? { clientSecret: this.#o.clientSecret } : {}), fetch: this.#fetch });
+        const { client } = await this.#configuration();
+        await custom({ tokens: set, clientId: client.clientId, ...(client.clientSecret ? { clientSecret: client.clientSecret } : {}), fetch: this.#fetch });
         return;
       }
       const { config } = await this.#configuration();
@@ -151,8 +163,20 @@ export class UpstreamProvider {
   }
 
   async #build(): Promise<BuiltConfiguration> {
-    const clientId = this.#o.clientId;
-    if (!clientId) throw new UpstreamRefused('server_error', 'No upstream client: set "clientId" (and "clientSecret") to the client registered for the proxy at the upstream');
-    return buildConfiguration(this.#o, { clientId, clientSecret: this.#o.clientSecret }, { fetch: this.#fetch, logger: this.#logger, providerId: this.id });
+    const deps = { fetch: this.#fetch, logger: this.#logger, providerId: this.id };
+    const server = await discoverServer(this.#o, deps);
+    const { clientId, clientSecret } = this.#o;
+    if (clientId) return configure(this.#o, server, { clientId, clientSecret, kind: 'configured' }, deps);
+    if (!this.#registration) throw new UpstreamRefused('server_error', 'No upstream client: set "clientId" (and "clientSecret") to the client registered for the proxy at the upstream');
+    return configure(this.#o, server, await this.#registration.client(server), deps);
+  }
+
+  /** After `invalid_client` with a client the proxy registered: register again (once across instances) and rebuild. */
+  async #replacedAfter(c: Error, built: BuiltConfiguration): Promise<boolean> {
+    if (!(c instanceof UpstreamRefused) || c.error !== 'invalid_client' || built.client.kind !== 'registered' || !this.#registration) return false;
+    this.#logger.warn({ provider: this.id }, 'the upstream answered invalid_client for the proxy\'s registered client; registering again');
+    await this.#registration.replace(built.server, built.client as UpstreamClient);
+    this.#config = undefined;
+    return true;
   }
 }
