@@ -143,6 +143,8 @@ export interface UpstreamRevocationInput {
   clientId: string;
   clientSecret?: string;
   fetch: typeof fetch;
+  /** The proxy's clock, in seconds since epoch (compare with `tokens.expires_at`). */
+  now: number;
 }
 
 /**

@@ -10,8 +10,8 @@
  *   (the old access and refresh token die), scopes comma-separated;
  * - `GET /user` with a numeric `id` (no `sub`), `email: null` unless public; `GET /user/emails`;
  *   a `User-Agent` is required (403 without), bad tokens get 401 "Bad credentials";
- * - `DELETE /applications/{client_id}/grant` with Basic client credentials and `{ access_token }`:
- *   204, and every token of that user and app dies.
+ * - `DELETE /applications/{client_id}/grant` with Basic client credentials and a valid `{ access_token }`:
+ *   204, and every token of that user and app dies (404 for an expired or unknown token).
  * `formOnly` ignores `Accept` (as many internal OAuth 2.0 servers do), to exercise form bodies.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -44,6 +44,8 @@ export interface GitHubIdp {
   setCallbackUrl(url: string): void;
   /** Is this access token alive? */
   isActive(accessToken: string): boolean;
+  /** Live access and refresh tokens of a user (expired ones count as dead). */
+  liveTokens(login: string): number;
   /** The user revokes the app in their GitHub settings: every token of theirs dies. */
   revokeUser(login: string): void;
   close(): Promise<void>;
@@ -172,7 +174,8 @@ export async function startGitHubIdp(o: GitHubIdpOptions): Promise<GitHubIdp> {
         if (decodeURIComponent(grantRoute[1]!) !== o.clientId || user !== o.clientId || pass !== o.clientSecret) return api(res, 404, { message: 'Not Found' });
         const { access_token: at } = JSON.parse((await body(req)) || '{}') as { access_token?: string };
         const t = at ? access.get(at) : undefined;
-        if (!t) return api(res, 404, { message: 'Not Found' });
+        // GitHub wants "a valid OAuth access_token": an expired one finds nothing.
+        if (!t || (t.expiresAt !== undefined && t.expiresAt <= Date.now())) return api(res, 404, { message: 'Not Found' });
         revokeGrant(t.grant);
         counters.grantDeleted += 1;
         return api(res, 204);
@@ -186,6 +189,11 @@ export async function startGitHubIdp(o: GitHubIdpOptions): Promise<GitHubIdp> {
     url,
     counters,
     setCallbackUrl(u) { callbackUrl = u; },
+    liveTokens(login) {
+      let n = 0;
+      for (const m of [access, refresh]) for (const t of m.values()) if (t.grant.login === login && (t.expiresAt === undefined || t.expiresAt > Date.now())) n += 1;
+      return n;
+    },
     revokeUser(login) { for (const m of [access, refresh]) for (const [k, t] of m) if (t.grant.login === login) m.delete(k); },
     isActive: (t) => { const a = access.get(t); return !!a && (a.expiresAt === undefined || a.expiresAt > Date.now()); },
     async close() { server.closeAllConnections(); await new Promise<void>((r) => server.close(() => r())); },

@@ -80,6 +80,19 @@ describe('providers.github() against a GitHub-shaped server', () => {
     await s.client.close();
   });
 
+  it('a logout after the GitHub token expired still deletes the grant: the refresh token buys a valid access token first', async () => {
+    const s = await signIn(stack, 'hubot');
+    const set = (await vaultOf(stack.view).get(s.sid, 'github'))!;
+    await eventually(() => !gh.isActive(set.access_token), 'the access token expired', 30_000);
+    expect(gh.liveTokens('hubot')).toBeGreaterThanOrEqual(1); // the refresh token still lives
+    const [deleted, refreshes] = [gh.counters.grantDeleted, gh.counters.refresh];
+    await stack.oauth.logout(s.sid);
+    expect(gh.counters.refresh).toBe(refreshes + 1);
+    expect(gh.counters.grantDeleted).toBe(deleted + 1);
+    expect(gh.liveTokens('hubot')).toBe(0);
+    await s.client.close();
+  });
+
   it('a refresh refused with HTTP 200 "bad_refresh_token" ends the upstream grant (invalid_grant), not the process', async () => {
     const s = await signIn(stack, 'octocat');
     const set = (await vaultOf(stack.view).get(s.sid, 'github'))!;

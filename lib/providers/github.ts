@@ -54,7 +54,7 @@ export function github(o: GitHubPresetOptions): UpstreamPreset {
       // GitHub documents the client credentials as body parameters.
       tokenEndpointAuthMethod: 'client_secret_post',
       profile: (input) => githubProfile(apiUrl, input),
-      revoke: (input) => deleteGrant(apiUrl, input),
+      revoke: (input) => deleteGrant(baseUrl, apiUrl, input),
     },
   }, o);
 }
@@ -87,17 +87,38 @@ async function primaryEmail(apiUrl: string, accessToken: string, fetchImpl: type
   return found?.email as string | undefined;
 }
 
-/** GitHub's revocation: delete the app's whole grant for the user (every token of it), authenticated as the app. */
-async function deleteGrant(apiUrl: string, { tokens, clientId, clientSecret, fetch }: UpstreamRevocationInput): Promise<void> {
-  if (!tokens.access_token) throw new Error('GitHub grant deletion needs the access token, and none is stored');
+/**
+ * GitHub's revocation: delete the app's whole grant for the user (every token of it), authenticated
+ * as the app. The API wants a valid access token; when the stored one has expired, the refresh
+ * token buys one first, so that an idle session's 6-month refresh token does not outlive the logout.
+ */
+async function deleteGrant(baseUrl: string, apiUrl: string, input: UpstreamRevocationInput): Promise<void> {
+  const { tokens, clientId, clientSecret, fetch, now } = input;
+  let accessToken = tokens.access_token;
+  if (tokens.refresh_token && (!accessToken || (tokens.expires_at !== undefined && tokens.expires_at <= now))) {
+    accessToken = (await refreshed(baseUrl, input)) ?? accessToken;
+  }
+  if (!accessToken) throw new Error('GitHub grant deletion needs an access token, and none is stored or obtainable');
   const basic = Buffer.from(`${clientId}:${clientSecret ?? ''}`).toString('base64');
   const res = await fetch(`${apiUrl}/applications/${encodeURIComponent(clientId)}/grant`, {
     method: 'DELETE',
     headers: { ...API_HEADERS, authorization: `Basic ${basic}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ access_token: tokens.access_token }),
+    body: JSON.stringify({ access_token: accessToken }),
     signal: AbortSignal.timeout(10_000),
   });
   await res.arrayBuffer();
   // 404: the grant is already gone (the user revoked it, or the token expired). Nothing left to do.
   if (res.status !== 204 && res.status !== 404) throw new Error(`GitHub grant deletion answered ${res.status}`);
+}
+
+/** A fresh access token from the refresh token (GitHub's token endpoint, JSON asked for), or undefined when GitHub refuses. */
+async function refreshed(baseUrl: string, { tokens, clientId, clientSecret, fetch }: UpstreamRevocationInput): Promise<string | undefined> {
+  const res = await fetch(`${baseUrl}/login/oauth/access_token`, {
+    method: 'POST',
+    headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded', 'user-agent': API_HEADERS['user-agent'] },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: clientId, client_secret: clientSecret ?? '' }).toString(),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = (await res.json().catch(() => ({}))) as { access_token?: unknown };
+  return typeof body.access_token === 'string' ? body.access_token : undefined;
 }

@@ -138,7 +138,7 @@ export class UpstreamProvider {
       if (custom) {
         const set: UpstreamTokenSet = tokens ?? (hint === 'refresh_token' ? { access_token: '', refresh_token: token } : { access_token: token });
         const { client } = await this.#configuration();
-        await custom({ tokens: set, clientId: client.clientId, ...(client.clientSecret ? { clientSecret: client.clientSecret } : {}), fetch: this.#fetch });
+        await custom({ tokens: set, clientId: client.clientId, ...(client.clientSecret ? { clientSecret: client.clientSecret } : {}), fetch: this.#fetch, now: Math.floor(this.#clock() / 1000) });
         return;
       }
       const { config } = await this.#configuration();
