@@ -105,7 +105,9 @@ export function createContext(o: ParsedOptions): ProxyContext {
   const providers = new Map([[upstream.id, upstream]]);
   const ended = new EndedSessions(store, clock, o.accessTokenTtl * 1000, logger);
   const sessions = new Sessions({ store, vault, ended, providers, ttlMs: o.refreshTokenTtl * 1000, logger });
-  const accessTokens = new AccessTokens({ secrets, issuer: urls.issuer, audience: urls.resource, ttlSeconds: o.accessTokenTtl, clock, random });
+  // Upstream claims travel sealed in the access token, under a key of their own derived from encryptionKey (issue 12, finding 6).
+  const claimsSealer = new Sealer(encryptionKeys, random, 'access-token-claims-aes-256-gcm');
+  const accessTokens = new AccessTokens({ secrets, issuer: urls.issuer, audience: urls.resource, ttlSeconds: o.accessTokenTtl, clock, random, claimsSealer });
   ended.onEnded((sid) => accessTokens.forget((c) => c.sid === sid));
   const consentEnabled = o.consent.enabled ?? consentByDefault(o);
   if (!consentEnabled && consentByDefault(o)) {

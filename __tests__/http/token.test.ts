@@ -65,6 +65,19 @@ describe('authorization_code grant', () => {
     expect((await mcpStatus(res.body.access_token)).status).toBe(200);
   });
 
+  // Issue 12, finding 6: the upstream claims (email, name, employee id, roles) travelled in cleartext in the token.
+  it('the client cannot read the upstream claims in the access token (they are sealed)', async () => {
+    const s = await signIn(stack, pub, { login: 'alice', scope: 'openid email profile' });
+    const res = await redeem(pub, s);
+    expect(res.status).toBe(200);
+    const claims = decodeJwt(res.body.access_token);
+    expect(typeof claims.upc).toBe('string');
+    expect(claims.upc).toMatch(/^v1\./);
+    const readable = JSON.stringify(claims) + Buffer.from(res.body.access_token.split('.')[1], 'base64url').toString();
+    expect(readable).not.toMatch(/employee_id|department|"email"|"name"|@/);
+    expect((await mcpStatus(res.body.access_token)).status).toBe(200); // requireSession still opens them (the tools see them, see mcp-sdk.test.ts)
+  });
+
   it('without code_verifier → invalid_request', async () => {
     const s = await signIn(stack, pub, { login: 'alice' });
     expectOAuthError(await redeem(pub, s, { code_verifier: '' }), 400, 'invalid_request');
@@ -191,8 +204,30 @@ describe('confidential clients', () => {
     expectOAuthError(viaBasic, 401, 'invalid_client');
     expect(viaBasic.headers.get('www-authenticate')).toMatch(/^Basic /);
     expectOAuthError(await redeem(conf, s), 401, 'invalid_client'); // no secret at all
-    // The code survived the failed attempts: the right secret still redeems it.
-    expect((await redeem(conf, s, { client_secret: conf.client_secret! })).status).toBe(200);
+    // The code survived the failed attempts: the right secret, by the registered method, still redeems it.
+    expect((await redeem(conf, s, { client_id: '' }, basic(conf.client_id, conf.client_secret!))).status).toBe(200);
+  });
+
+  // Issue 12, finding 7: the registered token_endpoint_auth_method was not enforced.
+  it('only the registered method is accepted: basic not by post, post not by Basic, public without a secret', async () => {
+    const post = await registerClient(stack.issuer, { token_endpoint_auth_method: 'client_secret_post' });
+    const s1 = await signIn(stack, conf, { login: 'alice' });
+    const viaPost = await redeem(conf, s1, { client_secret: conf.client_secret! });
+    expectOAuthError(viaPost, 401, 'invalid_client');
+    expect(viaPost.body.error_description).toContain('client_secret_basic');
+    const s2 = await signIn(stack, post, { login: 'alice' });
+    const viaBasic = await redeem(post, s2, { client_id: '' }, basic(post.client_id, post.client_secret!));
+    expectOAuthError(viaBasic, 401, 'invalid_client');
+    expect(viaBasic.body.error_description).toContain('client_secret_post');
+    const s3 = await signIn(stack, pub, { login: 'alice' });
+    expectOAuthError(await redeem(pub, s3, { client_secret: 'anything' }), 401, 'invalid_client');
+    // At revoke too.
+    const revoke = await fetch(`${stack.issuer}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: 'x', client_id: conf.client_id, client_secret: conf.client_secret! }).toString() });
+    expectOAuthError({ status: revoke.status, headers: revoke.headers, body: await revoke.json() }, 401, 'invalid_client');
+    // And each by its own method works; the codes survived the refusals.
+    expect((await redeem(conf, s1, { client_id: '' }, basic(conf.client_id, conf.client_secret!))).status).toBe(200);
+    expect((await redeem(post, s2, { client_secret: post.client_secret! })).status).toBe(200);
+    expect((await redeem(pub, s3)).status).toBe(200);
   });
 
   it('client_secret_basic credentials are URL-decoded (RFC 6749 §2.3.1)', async () => {

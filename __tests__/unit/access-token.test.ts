@@ -3,6 +3,7 @@ import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { AccessTokens } from '../../lib/tokens/access-token.js';
 import { defaultRandomBytes, keyId } from '../../lib/crypto.js';
 import { InvalidTokenError } from '../../lib/errors.js';
+import { Sealer } from '../../lib/vault/seal.js';
 
 /** The proxy's HS256 access tokens: claims, pinned verification, rotation, and a cache that never extends a life. */
 const ISS = 'https://mcp.example.com/oauth';
@@ -100,5 +101,31 @@ describe('verify', () => {
     expect(at.cached(`${token.slice(0, -2)}xx`)).toBeUndefined();
     t += 61_000;
     expect(at.cached(token)).toBeUndefined();
+  });
+});
+
+// Issue 12, finding 6: with a claims sealer the upstream claims are unreadable on the wire and opened on verify.
+describe('sealed upstream claims', () => {
+  const K1 = 'vault-key-one-0123456789-abcdefghijklmnopq';
+  const K2 = 'vault-key-two-0123456789-abcdefghijklmnopq';
+  const sealed = (keys: string[]) => new AccessTokens({ secrets: [S1], issuer: ISS, audience: AUD, ttlSeconds: 600, clock: Date.now, random: defaultRandomBytes, claimsSealer: new Sealer(keys, defaultRandomBytes, 'access-token-claims-aes-256-gcm') });
+
+  it('are a sealed string in the token and the claims again after verify', async () => {
+    const { token } = await sealed([K1]).mint(session);
+    const c = decodeJwt(token);
+    expect(typeof c.upc).toBe('string');
+    expect(JSON.stringify(c)).not.toContain('engineering');
+    await expect(sealed([K1]).verify(token)).resolves.toMatchObject({ sub: 'alice', upc: { sub: 'alice', department: 'engineering' } });
+    await expect(sealed([K2, K1]).verify(token)).resolves.toMatchObject({ upc: { department: 'engineering' } }); // key rotation
+  });
+
+  it('a token whose claims no current key opens is refused (the client refreshes)', async () => {
+    const { token } = await sealed([K1]).mint(session);
+    expect((await rejected(sealed([K2]).verify(token))).message).toMatch(/encryption keys/);
+  });
+
+  it('the vault key itself does not open them (a key of their own, derived from encryptionKey)', async () => {
+    const { token } = await sealed([K1]).mint(session);
+    expect(new Sealer([K1], defaultRandomBytes).open(decodeJwt(token).upc as string, 'access-token-claims|sid_1')).toBeUndefined();
   });
 });

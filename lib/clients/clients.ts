@@ -15,6 +15,13 @@ export interface PresentedCredentials {
 
 const DAY_MS = 24 * 3600 * 1000;
 
+/** What to tell a client that authenticated with another method than it registered. */
+const AUTH_METHOD_HINT: Record<PresentedCredentials['method'], (used: PresentedCredentials['method']) => string> = {
+  none: () => 'Client authentication failed: this public client (token_endpoint_auth_method "none") has no secret; send client_id only',
+  client_secret_basic: (used) => `Client authentication failed: this client registered token_endpoint_auth_method "client_secret_basic"; send the credentials in an Authorization: Basic header${used === 'none' ? '' : ', not as client_secret'}`,
+  client_secret_post: (used) => `Client authentication failed: this client registered token_endpoint_auth_method "client_secret_post"; send client_id and client_secret in the form body${used === 'none' ? '' : ', not in an Authorization header'}`,
+};
+
 /**
  * Internal: client registry. Dynamically registered clients live in the store
  * (secret kept only as a hash) and expire when never used; `https://` client
@@ -72,17 +79,21 @@ export class Clients {
     return raw === undefined ? undefined : (JSON.parse(raw) as RegisteredClient);
   }
 
-  /** Authenticates a client at the token/revocation endpoint, or throws `invalid_client`. */
+  /**
+   * Authenticates a client at the token/revocation endpoint, or throws
+   * `invalid_client`. The method must be the one the client registered
+   * (`token_endpoint_auth_method`, RFC 7591 §2): a `client_secret_basic` client
+   * cannot switch to `client_secret_post` or the other way round, and a public
+   * (`none`) client must not send a secret at all.
+   */
   async authenticate(creds: PresentedCredentials): Promise<RegisteredClient> {
     if (!creds.clientId) throw new InvalidClientError('Client authentication failed: no client_id');
     const client = await this.get(creds.clientId);
     if (!client) throw new InvalidClientError('Client authentication failed: unknown client_id; register again');
-    if (client.client_secret_hash) {
-      if (!creds.clientSecret || !safeEqual(sha256(creds.clientSecret), client.client_secret_hash)) {
-        throw new InvalidClientError('Client authentication failed: wrong or missing client secret');
-      }
-    } else if (creds.clientSecret !== undefined && creds.method === 'client_secret_basic') {
-      throw new InvalidClientError('Client authentication failed: this public client has no secret');
+    const registered = client.client_secret_hash ? client.token_endpoint_auth_method : 'none';
+    if (creds.method !== registered) throw new InvalidClientError(AUTH_METHOD_HINT[registered](creds.method));
+    if (client.client_secret_hash && (!creds.clientSecret || !safeEqual(sha256(creds.clientSecret), client.client_secret_hash))) {
+      throw new InvalidClientError('Client authentication failed: wrong or missing client secret');
     }
     return client;
   }

@@ -1,6 +1,7 @@
 import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
 import { keyId, randomToken, type RandomBytes } from '../crypto.js';
 import { InvalidTokenError } from '../errors.js';
+import type { Sealer } from '../vault/seal.js';
 
 /** Claims of the proxy's access tokens (RFC 9068-style JWT, HS256). */
 export interface AccessTokenClaims {
@@ -13,7 +14,12 @@ export interface AccessTokenClaims {
   iat: number;
   exp: number;
   jti: string;
-  /** The upstream identity's claims (verified id_token, else userinfo). */
+  /**
+   * The upstream identity's claims (verified id_token, else userinfo), as
+   * {@link AccessTokens.verify} returns them. On the wire they are sealed
+   * (AES-256-GCM with a key derived from `encryptionKey`), so the client and
+   * anything that logs tokens cannot read them.
+   */
   upc?: Record<string, unknown>;
 }
 
@@ -41,8 +47,10 @@ export class AccessTokens {
   readonly #random: RandomBytes;
   readonly #cache = new Map<string, AccessTokenClaims>();
   readonly #cacheSize: number;
+  readonly #claimsSealer: Sealer | undefined;
 
-  constructor(o: { secrets: readonly string[]; issuer: string; audience: string; ttlSeconds: number; clock: () => number; random: RandomBytes; cacheSize?: number }) {
+  /** With `claimsSealer`, the upstream claims travel sealed inside the token (`upc` is then a sealed string). */
+  constructor(o: { secrets: readonly string[]; issuer: string; audience: string; ttlSeconds: number; clock: () => number; random: RandomBytes; cacheSize?: number; claimsSealer?: Sealer }) {
     this.#keys = o.secrets.map((s) => {
       const key = new Uint8Array(Buffer.from(s, 'utf8'));
       return { id: keyId(key), key };
@@ -54,13 +62,14 @@ export class AccessTokens {
     this.#clock = o.clock;
     this.#random = o.random;
     this.#cacheSize = o.cacheSize ?? 10_000;
+    this.#claimsSealer = o.claimsSealer;
   }
 
   async mint(c: { sub: string; sid: string; clientId: string; scope: string; upstreamClaims?: Record<string, unknown> }): Promise<{ token: string; expiresAt: number; expiresIn: number }> {
     const now = Math.floor(this.#clock() / 1000);
     const k = this.#keys[0]!;
     const payload: Record<string, unknown> = { sid: c.sid, client_id: c.clientId, scope: c.scope };
-    if (c.upstreamClaims) payload.upc = c.upstreamClaims;
+    if (c.upstreamClaims) payload.upc = this.#claimsSealer ? this.#claimsSealer.seal(JSON.stringify(c.upstreamClaims), claimsAad(c.sid)) : c.upstreamClaims;
     const token = await new SignJWT(payload)
       .setProtectedHeader({ alg: 'HS256', typ: TYP, kid: k.id })
       .setIssuer(this.#issuer)
@@ -103,6 +112,13 @@ export class AccessTokens {
     for (const [t, c] of this.#cache) if (predicate(c)) this.#cache.delete(t);
   }
 
+  /** Opens sealed upstream claims once per token (the result is cached with the token), or refuses the token. */
+  #openClaims(sealed: string, sid: string): Record<string, unknown> {
+    const json = this.#claimsSealer?.open(sealed, claimsAad(sid));
+    if (json === undefined) throw new InvalidTokenError('The access token cannot be read with the current encryption keys; refresh it');
+    return JSON.parse(json) as Record<string, unknown>;
+  }
+
   async #verifyWithJose(token: string): Promise<AccessTokenClaims> {
     let kid: string | undefined;
     try {
@@ -125,7 +141,9 @@ export class AccessTokens {
         if (typeof payload.sid !== 'string' || typeof payload.client_id !== 'string' || typeof payload.sub !== 'string') {
           throw new InvalidTokenError('The access token is missing required claims');
         }
-        return { ...payload, scope: typeof payload.scope === 'string' ? payload.scope : '' } as AccessTokenClaims;
+        const out = { ...payload, scope: typeof payload.scope === 'string' ? payload.scope : '' } as AccessTokenClaims;
+        if (typeof payload.upc === 'string') out.upc = this.#openClaims(payload.upc, payload.sid);
+        return out;
       } catch (err) {
         last = err;
         if (!(err instanceof joseErrors.JWSSignatureVerificationFailed)) break;
@@ -136,4 +154,9 @@ export class AccessTokens {
     if (last instanceof joseErrors.JWTClaimValidationFailed) throw new InvalidTokenError(`The access token's "${last.claim}" claim is invalid`);
     throw new InvalidTokenError('The access token is invalid');
   }
+}
+
+/** Binds sealed claims to their session (a sealed value copied into another token does not open). */
+function claimsAad(sid: string): string {
+  return `access-token-claims|${sid}`;
 }

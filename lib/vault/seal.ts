@@ -21,10 +21,11 @@ export class Sealer {
   readonly #byId: Map<string, SealKey>;
   readonly #random: RandomBytes;
 
-  constructor(secrets: readonly string[], random: RandomBytes) {
+  /** `purpose` selects an independent key derived from the same secrets (HKDF info); the vault's is the default. */
+  constructor(secrets: readonly string[], random: RandomBytes, purpose = 'vault-aes-256-gcm') {
     if (secrets.length === 0) throw new TypeError('"encryptionKey" must hold at least one key');
     this.#keys = secrets.map((s) => {
-      const key = deriveKey(s, 'vault-aes-256-gcm');
+      const key = deriveKey(s, purpose);
       return { id: keyId(key), key };
     });
     this.#byId = new Map(this.#keys.map((k) => [k.id, k]));
