@@ -5,7 +5,7 @@ export interface Row {
   case: string;
   /** req/s, sign-ins/s, or bytes per session (see `unit`). */
   value: number;
-  unit: 'req/s' | 'sign-ins/s' | 'B/session' | 'B/entry' | 'entries';
+  unit: 'req/s' | 'sign-ins/s' | 'B/session' | 'B/entry' | 'entries' | 'ms';
   /** Ratio to the unprotected route in the same run (throughput rows). */
   ratio?: number;
   /** Interquartile range of the per-round ratios. */

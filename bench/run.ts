@@ -7,7 +7,7 @@
  *
  * Options: --duration s (per run, 1) --rounds n (16) --connections n (50)
  *   --signin-seconds s (4) --signin-workers n (8) --sessions 10000,100000 --bound n (10000)
- *   --only ids (comma list of case ids, plus `signin`, `memory`, `micro`)
+ *   --only ids (comma list of case ids, plus `signin`, `memory`, `micro`, `soak`) --soak-seconds s (600 per store; bench/soak.ts)
  *   --quick (tiny run for CI: 1 s, 1 round, 4 connections, 100 sessions) --out path (bench/results.json)
  */
 import { spawn } from 'node:child_process';
@@ -20,6 +20,7 @@ import { root, startServer } from './harness.js';
 import { runMicro, type MicroResult } from './micro.js';
 import { machine, machineLine, table, type Row } from './report.js';
 import { registerClient, runSignIns, signIn, type SignInRun } from './signin.js';
+import { runSoak, soakRows, type SoakRun } from './soak.js';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -27,7 +28,7 @@ const { values: a } = parseArgs({
   options: {
     duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' },
     'signin-seconds': { type: 'string' }, 'signin-workers': { type: 'string' }, sessions: { type: 'string' }, bound: { type: 'string' },
-    only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' },
+    only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, 'soak-seconds': { type: 'string' },
   },
 });
 const q = a.quick;
@@ -42,6 +43,7 @@ const cfg = {
   sessions: a.sessions ?? (q ? '100' : '10000,100000'),
   bound: a.bound ?? (q ? '100' : '10000'),
   cache: q ? '100' : '10000',
+  soakSeconds: Number(a['soak-seconds'] ?? (q ? 5 : 600)), // per store (bench/soak.ts)
   out: resolve(a.out ?? join(root, 'bench', 'results.json')),
 };
 const only = a.only ? new Set(a.only.split(',')) : undefined;
@@ -160,6 +162,12 @@ async function main(): Promise<void> {
     for (const x of micro) log(`  ${x.microseconds.toFixed(2).padStart(8)} µs  ${x.label}`);
   }
 
+  let soak: SoakRun[] | undefined;
+  if (wanted('soak')) {
+    soak = await runSoak({ seconds: cfg.soakSeconds, stores: ready.redisError ? ['memory'] : ['redis', 'memory'], users: q ? 4 : 16 });
+    rows.push(...soakRows(soak));
+  }
+
   m.loadavgEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
   const text = table(rows);
   const microText = micro ? `\n\nIn-process cost per request (no HTTP; best of 5):\n${micro.map((x) => `${x.microseconds.toFixed(2).padStart(8)} µs  ${x.label}`).join('\n')}` : '';
@@ -167,7 +175,7 @@ async function main(): Promise<void> {
   const missed = rows.filter((r) => r.pass === false).map((r) => r.case);
   process.stdout.write(missed.length ? `Targets missed: ${missed.join('; ')}\n` : 'All targets met.\n');
   mkdirSync(dirname(cfg.out), { recursive: true });
-  writeFileSync(cfg.out, `${JSON.stringify({ machine: m, config: { ...cfg, out: relative(root, cfg.out) }, rows, table: text, missed, throughput, signIns, memory, micro, server: serverInfo }, null, 2)}\n`);
+  writeFileSync(cfg.out, `${JSON.stringify({ machine: m, config: { ...cfg, out: relative(root, cfg.out) }, rows, table: text, missed, throughput, signIns, memory, micro, soak, server: serverInfo }, null, 2)}\n`);
   log(`wrote ${cfg.out}`);
 }
 

@@ -51,6 +51,7 @@ describe('npm run bench (--quick)', () => {
         /vault read — MemoryStore/, /vault read — RedisStore/, /^SDK requireBearerAuth/,
         /sign-ins .* — MemoryStore/, /sign-ins .* — RedisStore/,
         /^memory: 100 live sessions/, /^bound:/, /^expiry:/, /^verified-token cache/,
+        /^soak: .* — RedisStore/, /^soak: .* — MemoryStore/,
       ]) expect(labels.some((l) => expected.test(l))).toBe(true);
 
       for (const row of results.rows) {
@@ -63,6 +64,8 @@ describe('npm run bench (--quick)', () => {
       const expiry = results.rows.find((r) => r.case.startsWith('expiry:'))!;
       expect(expiry.value).toBe(0);
       expect(results.memory.keysPerSignIn.same).toBe(true);
+      // The soak (a few seconds here): every legitimate request succeeded on both stores.
+      for (const row of results.rows.filter((r) => r.case.startsWith('soak:'))) expect({ case: row.case, note: row.note?.split(';')[0] }).toEqual({ case: row.case, note: expect.stringMatching(/^0 failed of [1-9]\d* legitimate requests$/) });
       expect(results.server.redisKeysDeleted).toBeGreaterThan(0);
       expect(run.stdout).toContain(results.table);
     } finally {
