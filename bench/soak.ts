@@ -12,7 +12,7 @@
  * markers 300 s), accessTokenTtl 120 s, refreshTokenTtl 240 s; the level is
  * about rate × TTL, so production TTLs give proportionally more keys.
  *
- * Usage: `node --import tsx bench/soak.ts [--seconds 600] [--stores redis,memory] [--users 16]`
+ * Usage: `node --import tsx bench/soak.ts [--seconds 600] [--stores redis,memory] [--users 16] [--flood-rps 25]`
  * (bench/run.ts runs it with `--soak-seconds`; `--quick` runs 5 s per store).
  * The last stdout line is `RESULT <json>`.
  */
@@ -40,7 +40,7 @@ export interface SoakRun {
   seconds: number;
   samples: SoakSample[];
   legit: { requests: number; failed: number; firstErrors: string[]; signIns: number; mcpCalls: number; refreshes: number; revocations: number; upstreamRefreshes: number };
-  flood: { requests: number; limited: number };
+  flood: { requests: number; limited: number; skipped: number; rps: number };
   mcpMs: { p50: number; p99: number };
   /** Last third of the run vs the middle third: growth of the mean, as a fraction. */
   growth: { heap: number; keys: number };
@@ -48,6 +48,24 @@ export interface SoakRun {
 }
 
 // ───────────────────────────── the server (child) ─────────────────────────────
+
+/** A MemoryStore that remembers the keys written, so samples can count them by kind as on Redis (bench only). */
+class TrackingMemoryStore extends MemoryStore {
+  readonly #seen = new Set<string>();
+  override async set(key: string, value: string, ttlMs: number): Promise<void> { this.#seen.add(key); return super.set(key, value, ttlMs); }
+  override async add(key: string, value: string, ttlMs: number): Promise<boolean> { this.#seen.add(key); return super.add(key, value, ttlMs); }
+  override async increment(key: string, ttlMs: number): Promise<{ count: number; ttlMs: number }> { this.#seen.add(key); return super.increment(key, ttlMs); }
+  /** Live keys by kind (the part after the namespace); forgets keys that are gone. */
+  async kinds(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const key of this.#seen) {
+      if ((await super.get(key)) === undefined) { this.#seen.delete(key); continue; }
+      const kind = key.split(':')[1] ?? '?';
+      out[kind] = (out[kind] ?? 0) + 1;
+    }
+    return out;
+  }
+}
 
 async function serve(kind: 'redis' | 'memory'): Promise<void> {
   const upstream = await startStubUpstream();
@@ -60,7 +78,7 @@ async function serve(kind: 'redis' | 'memory'): Promise<void> {
     await redis.connect();
     store = new RedisStore({ client: redis, prefix });
   } else {
-    store = new MemoryStore();
+    store = new TrackingMemoryStore();
   }
   const problems: string[] = [];
   const logger = { warn: () => {}, error: (o: unknown, m?: string) => { if (problems.length < 20) problems.push(`${m} ${JSON.stringify(o)}`); } };
@@ -103,10 +121,9 @@ async function serve(kind: 'redis' | 'memory'): Promise<void> {
         }
       }
     } else {
-      const mem = store as MemoryStore;
-      (mem).sweep(); // what the periodic sweep does anyway, so that expired entries are not counted
-      byKind.durable = mem.size - mem.shortLivedSize;
-      byKind['short-lived'] = mem.shortLivedSize;
+      const mem = store as TrackingMemoryStore;
+      mem.sweep(); // what the periodic sweep does anyway, so that expired entries are not counted
+      Object.assign(byKind, await mem.kinds());
       keys = mem.size;
     }
     return { t, heapMiB: m.heapUsed / 2 ** 20, rssMiB: m.rss / 2 ** 20, keys, byKind };
@@ -147,10 +164,10 @@ class Browser {
 
 interface Counters { requests: number; failed: number; firstErrors: string[]; signIns: number; mcpCalls: number; refreshes: number; revocations: number }
 
-async function drive(base: string, seconds: number, users: number, child: ReturnType<typeof fork>, kind: 'redis' | 'memory'): Promise<Omit<SoakRun, 'legit'> & { legit: Counters }> {
+async function drive(base: string, seconds: number, users: number, floodRps: number, child: ReturnType<typeof fork>, kind: 'redis' | 'memory'): Promise<Omit<SoakRun, 'legit'> & { legit: Counters }> {
   const issuer = `${base}/oauth`;
   const c: Counters = { requests: 0, failed: 0, firstErrors: [], signIns: 0, mcpCalls: 0, refreshes: 0, revocations: 0 };
-  const flood = { requests: 0, limited: 0 };
+  const flood = { requests: 0, limited: 0, skipped: 0 };
   const mcpMs: number[] = [];
   const deadline = Date.now() + seconds * 1000;
   const live = () => Date.now() < deadline;
@@ -214,7 +231,7 @@ async function drive(base: string, seconds: number, users: number, child: Return
       if (!tokens) { await sleep(500); continue; }
       const sessionEnds = Date.now() + 30_000 + Math.random() * 30_000;
       let nextRefresh = Date.now() + 8_000;
-      while (live() && Date.now() < sessionEnds) {
+      do { // at least one MCP call per session, also in a few-second run
         const t0 = performance.now();
         const r = await step('mcp', [200], () => fetch(`${base}/mcp`, { headers: { authorization: `Bearer ${tokens!.access_token}` } }));
         if (r) { await r.arrayBuffer(); mcpMs.push(performance.now() - t0); c.mcpCalls += 1; }
@@ -224,7 +241,7 @@ async function drive(base: string, seconds: number, users: number, child: Return
           if (rr) { tokens = (await rr.json()) as typeof tokens; c.refreshes += 1; }
         }
         await sleep(40);
-      }
+      } while (live() && Date.now() < sessionEnds);
       const rv = await step('revoke', [200], () => fetch(`${issuer}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: tokens!.refresh_token, client_id: clientId }).toString() }));
       if (rv) {
         await rv.arrayBuffer();
@@ -235,21 +252,33 @@ async function drive(base: string, seconds: number, users: number, child: Return
     }
   };
 
-  /** The finding-2 flood: anonymous GET /authorize with fresh PKCE, no cookie; half from one address, half from 1024. */
-  const flooder = async (w: number) => {
+  /**
+   * The finding-2 flood: anonymous GET /authorize with fresh PKCE and no cookie, at a fixed rate (open loop, at
+   * most 32 in flight), so that the records it leaves depend on the rate and the TTLs, not on the machine's load;
+   * half from one address, half from a pool of 1024.
+   */
+  const flooder = async () => {
     let n = 0;
-    while (live()) {
-      const xff = w % 2 === 0 ? '203.0.113.7' : `198.51.${100 + ((n >> 8) & 3)}.${n & 255}`;
-      n += 1;
+    let inFlight = 0;
+    const one = async (xff: string) => {
+      inFlight += 1;
       const q = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: b64url(randomBytes(32)), code_challenge_method: 'S256' });
       try {
         const r = await fetch(`${issuer}/authorize?${q}`, { redirect: 'manual', headers: { 'x-forwarded-for': xff } });
         await r.arrayBuffer();
         flood.requests += 1;
         if (r.status === 429) flood.limited += 1;
-      } catch { /* the flood's own failures do not matter */ }
-      await sleep(25); // ≈ 40 requests/s per worker
+      } catch { /* the flood's own failures do not matter */ } finally { inFlight -= 1; }
+    };
+    const pending: Array<Promise<void>> = [];
+    for (let next = Date.now(); live(); next += 1000 / floodRps) {
+      await sleep(Math.max(0, next - Date.now()));
+      if (inFlight >= 32) { flood.skipped += 1; continue; }
+      n += 1;
+      pending.push(one(n % 2 === 0 ? '203.0.113.7' : `198.51.${100 + ((n >> 8) & 3)}.${n & 255}`));
+      if (pending.length > 256) pending.splice(0, 128);
     }
+    await Promise.all(pending);
   };
 
   const samples: SoakSample[] = [];
@@ -261,7 +290,7 @@ async function drive(base: string, seconds: number, users: number, child: Return
   });
   await takeSample();
   const sampler = (async () => { while (live()) { await sleep(Math.min(every, Math.max(0, deadline - Date.now()))); if (live()) await takeSample(); } })();
-  await Promise.all([...Array.from({ length: users }, (_, i) => user(i + 1)), flooder(0), flooder(1), flooder(2), flooder(3), sampler]);
+  await Promise.all([...Array.from({ length: users }, (_, i) => user(i + 1)), flooder(), sampler]);
   await takeSample();
 
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -270,9 +299,9 @@ async function drive(base: string, seconds: number, users: number, child: Return
   const last = samples.slice(2 * third);
   const grow = (f: (s: SoakSample) => number) => (mid.length && last.length ? mean(last.map(f)) / Math.max(1e-9, mean(mid.map(f))) - 1 : 0);
   const growth = { heap: grow((s) => s.heapMiB), keys: grow((s) => s.keys) };
-  log(`  ${kind}: ${c.signIns} sign-ins, ${c.mcpCalls} MCP calls, ${c.refreshes} refreshes, ${c.revocations} revocations, ${flood.requests} flood requests (${flood.limited} limited), ${c.failed} failed`);
+  log(`  ${kind}: ${c.signIns} sign-ins, ${c.mcpCalls} MCP calls, ${c.refreshes} refreshes, ${c.revocations} revocations, ${flood.requests} flood requests (${flood.limited} limited, ${flood.skipped} not sent: 32 in flight), ${c.failed} failed`);
   return {
-    store: kind, seconds, samples, legit: c, flood,
+    store: kind, seconds, samples, legit: c, flood: { ...flood, rps: floodRps },
     mcpMs: { p50: quantile(mcpMs, 0.5), p99: quantile(mcpMs, 0.99) },
     growth, leveled: growth.heap <= 0.15 && growth.keys <= 0.15,
   };
@@ -293,13 +322,13 @@ export function soakRows(runs: SoakRun[]): Array<{ case: string; value: number; 
 }
 
 /** Runs the soak on each store in turn, each against a fresh server process. */
-export async function runSoak(o: { seconds: number; stores: Array<'redis' | 'memory'>; users: number }): Promise<SoakRun[]> {
+export async function runSoak(o: { seconds: number; stores: Array<'redis' | 'memory'>; users: number; floodRps?: number }): Promise<SoakRun[]> {
   const runs: SoakRun[] = [];
   for (const kind of o.stores) {
     log(`soak: ${kind === 'redis' ? 'RedisStore' : 'MemoryStore'}, ${o.seconds} s, ${o.users} users + authorize flood`);
     const child = fork(fileURLToPath(import.meta.url), ['--serve', kind], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const ready = await new Promise<{ base: string }>((res, rej) => { child.once('message', (m: { base: string }) => res(m)); child.once('exit', (code) => rej(new Error(`soak server exited (${code})`))); });
-    const run = await drive(ready.base, o.seconds, o.users, child, kind);
+    const run = await drive(ready.base, o.seconds, o.users, o.floodRps ?? 25, child, kind);
     const stopped = await new Promise<{ problems: string[]; upstreamRefreshes: number }>((res) => { child.once('message', (m: { problems: string[]; upstreamRefreshes: number }) => res(m)); child.send({ type: 'stop' }); });
     if (stopped.problems.length) { run.legit.failed += stopped.problems.length; run.legit.firstErrors.push(...stopped.problems.slice(0, 3).map((p) => `server logged an error: ${p}`)); }
     runs.push({ ...run, legit: { ...run.legit, upstreamRefreshes: Math.max(0, stopped.upstreamRefreshes - run.legit.signIns) } });
@@ -309,11 +338,11 @@ export async function runSoak(o: { seconds: number; stores: Array<'redis' | 'mem
 
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain) {
-  const { values: a } = parseArgs({ options: { serve: { type: 'string' }, seconds: { type: 'string' }, stores: { type: 'string' }, users: { type: 'string' }, quick: { type: 'boolean', default: false } } });
+  const { values: a } = parseArgs({ options: { serve: { type: 'string' }, seconds: { type: 'string' }, stores: { type: 'string' }, users: { type: 'string' }, 'flood-rps': { type: 'string' }, quick: { type: 'boolean', default: false } } });
   if (a.serve) {
     serve(a.serve as 'redis' | 'memory').catch((err: unknown) => { console.error('[soak server]', err); process.exit(1); });
   } else {
-    runSoak({ seconds: Number(a.seconds ?? (a.quick ? 5 : 600)), stores: (a.stores ?? 'redis,memory').split(',') as Array<'redis' | 'memory'>, users: Number(a.users ?? (a.quick ? 4 : 16)) })
+    runSoak({ seconds: Number(a.seconds ?? (a.quick ? 5 : 600)), stores: (a.stores ?? 'redis,memory').split(',') as Array<'redis' | 'memory'>, users: Number(a.users ?? (a.quick ? 4 : 16)), floodRps: Number(a['flood-rps'] ?? 25) })
       .then((runs) => { process.stdout.write(`RESULT ${JSON.stringify(runs)}\n`); process.exit(0); })
       .catch((err: unknown) => { console.error(err); process.exit(1); });
   }
