@@ -7,6 +7,8 @@
 export { createOAuthProxy, requireSession } from './router.js';
 export type { OAuthProxy, ReadyState, StandaloneRequireSessionOptions } from './router.js';
 export type { AuthInfo, SessionAuthExtra, UpstreamTokens, RequireSessionOptions } from './session/require-session.js';
+export { getSession } from './session/get-session.js';
+export type { ToolSession, SessionSource } from './session/get-session.js';
 export { validateHostAndOrigin } from './session/host-origin.js';
 export type { HostOriginOptions } from './session/host-origin.js';
 export { providers, MICROSOFT_CONSUMERS_TENANT } from './providers/index.js';

@@ -11,7 +11,7 @@ import { tokenEndpoint } from './endpoints/token.js';
 import { revokeEndpoint } from './endpoints/revoke.js';
 import { upstreamClientDocumentEndpoint } from './endpoints/upstream-client-document.js';
 import { jsonErrorHandler } from './endpoints/respond.js';
-import { sessionMiddleware, type RequireSessionOptions } from './session/require-session.js';
+import { sessionMiddleware, type RequireSessionOptions, type SessionRequest } from './session/require-session.js';
 import { describeError } from './logger.js';
 
 /**
@@ -114,7 +114,7 @@ export function createOAuthProxy(options: OAuthProxyOptions): OAuthProxy {
     requireSession: { value: (opts?: RequireSessionOptions) => sessionMiddleware(ctx, opts) },
     logout: {
       value: async (target: Request | string) => {
-        const sid = typeof target === 'string' ? target : (target.auth?.extra as { sid?: unknown } | undefined)?.sid;
+        const sid = typeof target === 'string' ? target : ((target as SessionRequest).auth?.extra as { sid?: unknown } | undefined)?.sid;
         if (typeof sid !== 'string') throw new TypeError('logout(target): "target" must be a session id or a request that passed requireSession()');
         await ctx.sessions.end(sid, 'logout');
       },

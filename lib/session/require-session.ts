@@ -8,16 +8,17 @@ import { advertisedScopes, challengeScopes, expandScopes } from './scopes.js';
 import { hostOriginCheck, type HostOriginOptions } from './host-origin.js';
 
 /**
- * What `requireSession()` puts on `req.auth`: the MCP TypeScript SDK's
- * `AuthInfo` shape, so `StreamableHTTPServerTransport` hands it to tools as
- * `extra.authInfo`. It is frozen, with everything in it, and shared by every
+ * What `requireSession()` puts on `req.auth`: the MCP TypeScript SDKs'
+ * `AuthInfo` shape, so the SDK v2 transport hands it to tools as
+ * `ctx.http.authInfo` and the v1 transport as `extra.authInfo`. Read it with
+ * {@link getSession}. It is frozen, with everything in it, and shared by every
  * request that carries the same token: read it, never change it (copy it first).
  *
  * @example
  * ```ts
- * server.tool('whoami', async (_args, extra) => {
- *   const { sub, claims } = extra.authInfo!.extra as SessionAuthExtra;
- *   return { content: [{ type: 'text', text: `${sub} (${claims.department})` }] };
+ * server.registerTool('whoami', { description: 'Who am I?' }, async (ctx) => {
+ *   const { sub, claims } = getSession(ctx); // v2; on v1 pass `extra`
+ *   return { content: [{ type: 'text', text: `${sub} (${String(claims.department)})` }] };
  * });
  * ```
  */
@@ -30,6 +31,8 @@ export interface AuthInfo {
   expiresAt?: number;
   /** The protected resource the token is bound to (its audience). */
   resource?: URL;
+  /** The RFC 9728 metadata URL; SDK v2 puts it in challenges it builds after authentication. */
+  resourceMetadataUrl?: string;
   extra?: Record<string, unknown>;
 }
 
@@ -38,7 +41,7 @@ export interface AuthInfo {
  *
  * @example
  * ```ts
- * const { sub, sid, claims, upstreamTokens } = req.auth!.extra as unknown as SessionAuthExtra;
+ * const { sub, sid, claims, upstreamTokens }: SessionAuthExtra = getSession(ctx);
  * ```
  */
 export interface SessionAuthExtra {
@@ -69,14 +72,18 @@ export interface UpstreamTokens {
   tryGetToken(providerId?: string): Promise<string | null>;
 }
 
+// Only `upstreamTokens` is declared on Express's Request. `req.auth` is the MCP SDKs' property: both
+// generations declare it with their own `AuthInfo` type, and a second declaration of another type is
+// TS2717 for anyone who compiles with skipLibCheck: false. Read it typed with `getSession(req)`.
 declare module 'express-serve-static-core' {
   interface Request {
-    /** Set by `requireSession()`. */
-    auth?: AuthInfo;
     /** Set by `requireSession()`: the session's upstream tokens. */
     upstreamTokens?: UpstreamTokens;
   }
 }
+
+/** Internal: a request as `requireSession()` leaves it. */
+export type SessionRequest = Request & { auth?: AuthInfo };
 
 class SessionUpstreamTokens implements UpstreamTokens {
   readonly #broker: TokenBroker;
@@ -161,7 +168,7 @@ export function sessionMiddleware(ctx: ProxyContext, opts: RequireSessionOptions
     const upstreamTokens = Object.freeze(new SessionUpstreamTokens(broker, claims.sid, defaultProvider, urls.authorize));
     const extra: SessionAuthExtra = Object.freeze({ sub: claims.sub, sid: claims.sid, claims: deepFreeze(claims.upc ?? { sub: claims.sub }), upstreamTokens });
     const scopes = Object.freeze(claims.scope ? claims.scope.split(' ') : []) as string[];
-    const auth: AuthInfo = Object.freeze({ token, clientId: claims.client_id, scopes, expiresAt: claims.exp, resource: resourceUrl, extra: extra as unknown as Record<string, unknown> });
+    const auth: AuthInfo = Object.freeze({ token, clientId: claims.client_id, scopes, expiresAt: claims.exp, resource: resourceUrl, resourceMetadataUrl: urls.resourceMetadata, extra: extra as unknown as Record<string, unknown> });
     built.set(claims, auth);
     return auth;
   };
@@ -176,7 +183,7 @@ export function sessionMiddleware(ctx: ProxyContext, opts: RequireSessionOptions
         return sendBearerError(res, new InsufficientScopeError(`This resource requires scope "${required.join(' ')}"`), urls.resourceMetadata, needed);
       }
     }
-    req.auth = auth;
+    (req as SessionRequest).auth = auth;
     req.upstreamTokens = (auth.extra as unknown as SessionAuthExtra).upstreamTokens;
     next();
   };
