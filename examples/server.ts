@@ -1,5 +1,6 @@
 /**
- * `npm start`: an MCP server (official SDK) behind mcp-oauth-proxy, in front of
+ * `npm start`: an MCP server (official SDK v2, protocol 2026-07-28 and the 2025
+ * revisions) behind mcp-oauth-proxy, in front of
  * a bundled local demo IdP (oidc-provider). Sign in as `alice` or `bob` with any
  * password.
  *
@@ -11,10 +12,10 @@
  * OAUTH_PROXY_VAULT_KEY (random when unset: sessions then die with the process),
  * REDIS_URL (use RedisStore instead of the in-memory store).
  */
-import express, { type Request, type Response } from 'express';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { createOAuthProxy, requireSession, ReauthenticationRequiredError, MemoryStore, RedisStore, type SessionAuthExtra, type Store } from '../lib/index.js';
+import { createMcpExpressApp } from '@modelcontextprotocol/express';
+import { McpServer, createMcpHandler } from '@modelcontextprotocol/server';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { createOAuthProxy, getSession, requireSession, ReauthenticationRequiredError, MemoryStore, RedisStore, type Store } from '../lib/index.js';
 import { startDemoIdp } from './demo-idp.js';
 
 const PORT = Number(process.env.PORT ?? 3000);
@@ -49,11 +50,11 @@ const oauth = createOAuthProxy({
   store: await chooseStore(),
 });
 
-// 3. The MCP server. Its tool calls the IdP with the upstream token, which never leaves the server.
+// 3. The MCP server (SDK v2). Its tool calls the IdP with the upstream token, which never leaves the server.
 function mcpServer(): McpServer {
   const server = new McpServer({ name: 'mcp-oauth-proxy-demo', version: '1.0.0' });
-  server.registerTool('whoami', { description: 'Who am I at the identity provider? (calls its userinfo endpoint)' }, async (extra) => {
-    const { upstreamTokens, claims } = extra.authInfo!.extra as unknown as SessionAuthExtra;
+  server.registerTool('whoami', { description: 'Who am I at the identity provider? (calls its userinfo endpoint)' }, async (ctx) => {
+    const { upstreamTokens, claims } = getSession(ctx);
     try {
       const token = await upstreamTokens.getToken('upstream');
       const res = await fetch(idp.endpoints.userinfo, { headers: { authorization: `Bearer ${token}` } });
@@ -66,14 +67,15 @@ function mcpServer(): McpServer {
   return server;
 }
 
-const app = express();
-// Browser-based clients (MCP Inspector in direct mode) call /mcp cross-origin.
+// The SDK v2 app: Host and Origin checks for localhost, and express.json() for the whole app.
+const app = createMcpExpressApp({ host: 'localhost' });
+// Browser-based clients (MCP Inspector) call /mcp cross-origin; 2026-07-28 clients send Mcp-Method and Mcp-Name.
 app.use('/mcp', (req, res, next) => {
   res.set({
     'Access-Control-Allow-Origin': '*',
-    'Access-Control-Allow-Headers': 'Authorization, Content-Type, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID',
+    'Access-Control-Allow-Headers': 'Authorization, Content-Type, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID',
     'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
-    'Access-Control-Expose-Headers': 'WWW-Authenticate, Mcp-Session-Id',
+    'Access-Control-Expose-Headers': 'WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version',
   });
   if (req.method === 'OPTIONS') return void res.status(204).end();
   next();
@@ -84,22 +86,19 @@ app.get('/ready', async (_req, res) => {
   const state = await oauth.ready();
   res.status(state.ready ? 200 : 503).json(state);
 });
-app.all('/mcp', requireSession(), express.json(), async (req: Request, res: Response) => {
-  const server = mcpServer();
-  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-  res.on('close', () => { void transport.close(); void server.close(); });
-  await server.connect(transport);
-  await transport.handleRequest(req, res, req.body);
-});
+// Protocol 2026-07-28 per request, and 2025-era clients through the SDK's stateless fallback.
+const mcp = toNodeHandler(createMcpHandler(() => mcpServer()));
+app.all('/mcp', requireSession({ allowedHosts: ['localhost', '127.0.0.1', '[::1]'] }), (req, res) => mcp(req, res, req.body));
 
 app.listen(PORT, () => {
   console.log(`
   MCP server:  ${BASE}/mcp   (protected by mcp-oauth-proxy)
   OAuth:       ${BASE}/oauth (issuer)   demo IdP: ${idp.issuer}
 
-  Connect MCP Inspector:  npx @modelcontextprotocol/inspector
-    Transport "Streamable HTTP", URL ${BASE}/mcp, then "Open Auth Settings" → "Quick OAuth Flow".
-    Approve the consent page, sign in as alice (any password), then call the "whoami" tool.
+  Connect MCP Inspector 2.x:  npx @modelcontextprotocol/inspector
+    Add Servers → Add manually → transport "streamable-http" → URL ${BASE}/mcp → Add,
+    then turn the server on. Approve the consent page, sign in as alice (any password),
+    and call the "whoami" tool.
   Or Claude Code:         claude mcp add --transport http demo ${BASE}/mcp
 `);
 });

@@ -58,12 +58,16 @@ export interface ConnectedV2Client {
 /** The v2 client's own provider contract is the v1 one plus optional members: the same test provider serves both. */
 const asV2 = (p: TestOAuthClientProvider) => p as unknown as OAuthClientProvider;
 
-/** The v2 SDK's flow: connect → 401 → browser authorization → finishAuth(code, iss) → connect again. */
-export async function connectV2Client(options: { serverUrl: string; browser: TestBrowser; login: string; provider?: TestOAuthClientProvider }): Promise<ConnectedV2Client> {
+/**
+ * The v2 SDK's flow: connect → 401 → browser authorization → finishAuth(code, iss) → connect again.
+ * Version negotiation `auto` (probe for 2026-07-28, fall back to 2025) unless told `legacy`.
+ */
+export async function connectV2Client(options: { serverUrl: string; browser: TestBrowser; login: string; provider?: TestOAuthClientProvider; negotiation?: 'auto' | 'legacy' }): Promise<ConnectedV2Client> {
   const provider = options.provider ?? new TestOAuthClientProvider();
+  const newClient = () => new Client({ name: 'mcp-oauth-proxy-test-client-v2', version: '1.0.0' }, { versionNegotiation: { mode: options.negotiation ?? 'auto' } });
   const first = new StreamableHTTPClientTransport(new URL(options.serverUrl), { authProvider: asV2(provider) });
   try {
-    const client = new Client({ name: 'mcp-oauth-proxy-test-client-v2', version: '1.0.0' });
+    const client = newClient();
     await client.connect(first);
     return { client, transport: first, provider, callback: null };
   } catch (err) {
@@ -73,7 +77,7 @@ export async function connectV2Client(options: { serverUrl: string; browser: Tes
   await first.finishAuth(callback.code!, callback.iss ?? undefined);
   await first.close();
   const transport = new StreamableHTTPClientTransport(new URL(options.serverUrl), { authProvider: asV2(provider) });
-  const client = new Client({ name: 'mcp-oauth-proxy-test-client-v2', version: '1.0.0' });
+  const client = newClient();
   await client.connect(transport);
   return { client, transport, provider, callback };
 }

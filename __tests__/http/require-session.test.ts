@@ -184,7 +184,9 @@ describe('a valid token', () => {
     const req = seen[0]!;
     const auth: SdkAuthInfo = req.auth!; // compile-time: assignable to the SDK's AuthInfo
     const claims = decodeJwt(access_token);
-    expect(Object.keys(auth).sort()).toEqual(['clientId', 'expiresAt', 'extra', 'resource', 'scopes', 'token']);
+    expect(Object.keys(auth).sort()).toEqual(['clientId', 'expiresAt', 'extra', 'resource', 'resourceMetadataUrl', 'scopes', 'token']);
+    // SDK v2 names this document in the scope challenges it builds after authentication.
+    expect((auth as { resourceMetadataUrl?: string }).resourceMetadataUrl).toBe(`http://127.0.0.1:${new URL(issuer).port}/.well-known/oauth-protected-resource/mcp`);
     expect(auth.token).toBe(access_token);
     expect(auth.clientId).toBe(client.client_id);
     expect(auth.scopes).toEqual(['openid', 'profile']);

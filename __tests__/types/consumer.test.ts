@@ -72,17 +72,17 @@ beforeAll(async () => {
   // Our declarations, emitted from the sources (so `npm test` needs no prior build).
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   await run(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--emitDeclarationOnly', '--declarationMap', 'false', '--sourceMap', 'false', '--outDir', path.join(work, 'dist')], { cwd: root, maxBuffer: 1 << 24 });
-}, 180_000);
+}, 600_000);
 afterAll(async () => { if (work) await rm(work, { recursive: true, force: true }); });
 
 describe('a consumer project, skipLibCheck: false', () => {
   it('on @modelcontextprotocol/server, /express and /node 2.x (createMcpExpressApp, ctx.http.authInfo)', async () => {
     const dir = await consumer('consumer-v2', ['@modelcontextprotocol/server', '@modelcontextprotocol/express', '@modelcontextprotocol/node']);
     expect(await typecheck(dir)).toBe('');
-  }, 180_000);
+  }, 600_000);
 
   it('on @modelcontextprotocol/sdk 1.x (extra.authInfo, its requireBearerAuth augmentation loaded)', async () => {
     const dir = await consumer('consumer-v1', ['@modelcontextprotocol/sdk']);
     expect(await typecheck(dir)).toBe('');
-  }, 180_000);
+  }, 600_000);
 });
