@@ -219,6 +219,8 @@ export interface ConsentConfig {
   rememberFor?: number;
   /** Replace the look of the consent page. Must escape what it prints (use the `escapeHtml` export). */
   render?: ConsentPageRenderer;
+  /** What each scope lets the app do, in words for the person approving (`{ 'mcp:write': 'Change your documents' }`). Built in: `openid`, `profile`, `email`, `offline_access` ("Stay signed in"). */
+  scopeDescriptions?: Record<string, string>;
 }
 
 /**
@@ -438,6 +440,7 @@ export const optionsSchema = z.object({
     enabled: z.boolean().optional(),
     rememberFor: z.number().int().min(0).default(DEFAULT_CONSENT_REMEMBER),
     render: fn.optional(),
+    scopeDescriptions: z.record(z.string(), z.string().min(1).max(200)).optional(),
   }).strict().default({ rememberFor: DEFAULT_CONSENT_REMEMBER }),
   refresh: z.object({
     enabled: z.boolean().default(true),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { PAGE_SECURITY_HEADERS, escapeHtml, renderConsentPage, renderErrorPage } from '../../lib/consent/render.js';
+import { PAGE_SECURITY_HEADERS, escapeHtml, renderConsentPage, renderErrorPage, errorPageText } from '../../lib/consent/render.js';
 import type { ConsentPageModel } from '../../lib/consent/render.js';
 
 const model: ConsentPageModel = {
@@ -27,7 +27,9 @@ describe('renderConsentPage', () => {
     expect(html).toMatch(/^<!DOCTYPE html>/);
     expect(html).toContain('<html lang="en">');
     expect(html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
-    expect(html).toMatch(/<h1>[^<]*Claude[^<]*<\/h1>/);
+    // The heading names the app by its redirect host, which the server can vouch for; never by its self-chosen name.
+    expect(html).toMatch(/<h1>Allow <span class="host-inline">claude\.ai<\/span> to access [^<]+\?<\/h1>/);
+    expect(html).not.toMatch(/<h1>[^\n]*Claude/);
     expect(html).toMatch(/<h2>/);
     expect(html).not.toMatch(/<script|<link|<img|@import|url\(|https?:\/\/(?!claude\.ai)/i);
   });
@@ -50,13 +52,15 @@ describe('renderConsentPage', () => {
     expect(html).toContain('<strong class="host">claude.ai</strong>');
     expect(html).toMatch(/\.host\{[^}]*font-weight:700/);
     expect(html).toContain('https://claude.ai/api/mcp/auth_callback');
-    expect(html).toContain('<li><code>openid</code></li><li><code>profile</code></li>');
+    expect(html).toContain('<li>Confirm who you are <code>openid</code></li><li>See your name and basic profile <code>profile</code></li>');
     expect(html).toContain('Acme SSO');
     expect(html).toContain('mop_client_abc');
   });
 
   it('marks a client unverified, and a metadata-document client with its verified domain', () => {
-    expect(renderConsentPage(model)).toContain('Unverified app');
+    // The self-chosen name in quotes, normal weight, next to the badge.
+    expect(renderConsentPage(model)).toMatch(/<p class="who"><span class="badge unverified">Unverified<\/span><span class="claimed">calls itself “Claude”<\/span><\/p>/);
+    expect(renderConsentPage(model)).toMatch(/\.claimed\{font-weight:400/);
     const verified = renderConsentPage({ ...model, verifiedDomain: 'app.example.com' });
     expect(verified).toContain('Verified domain: app.example.com');
     expect(verified).not.toContain('Unverified');
@@ -109,5 +113,39 @@ describe('PAGE_SECURITY_HEADERS', () => {
     // Omitted on purpose: Chrome applies form-action to the 303 redirect to the upstream IdP after Approve.
     expect(PAGE_SECURITY_HEADERS['Content-Security-Policy']).not.toContain('form-action');
     expect(Object.isFrozen(PAGE_SECURITY_HEADERS)).toBe(true);
+  });
+});
+
+describe('consent page content (issue 13)', () => {
+  it('says access to what: the server name and its URL', () => {
+    const html = renderConsentPage({ ...model, resourceName: 'Acme Docs', resourceUrl: 'https://mcp.acme.example/mcp' });
+    expect(html).toContain('<h2>Access to</h2>\n<p><strong>Acme Docs</strong></p>');
+    expect(html).toContain('Server address: <span class="uri">https://mcp.acme.example/mcp</span>');
+    expect(html).toMatch(/to access Acme Docs\?<\/h1>/);
+  });
+
+  it('explains scopes in words: offline_access is "stay signed in", and scopeDescriptions cover the server\'s own', () => {
+    const html = renderConsentPage({ ...model, scopes: ['offline_access', 'mcp:write', 'other'], scopeDescriptions: { 'mcp:write': 'Change your <documents>' } });
+    expect(html).toContain('<li>Stay signed in (keep access when you are not using the app) <code>offline_access</code></li>');
+    expect(html).toContain('<li>Change your &lt;documents&gt; <code>mcp:write</code></li>');
+    expect(html).toContain('<li><code>other</code></li>');
+  });
+
+  it('gives the identity-provider line its own spacing', () => {
+    const html = renderConsentPage(model);
+    expect(html).toMatch(/<p class="idp muted">You sign in at <strong>Acme SSO<\/strong>/);
+    expect(html).toMatch(/\.idp\{margin:20px 0 0;padding-top:12px/);
+  });
+});
+
+describe('error pages speak to people', () => {
+  it('say what happened and what to do; the code stays on a details line', () => {
+    const html = renderErrorPage(errorPageText('access_denied', 403).title, errorPageText('access_denied', 403).message, 'CSRF check failed (access_denied)');
+    expect(html).toContain('<h1>This sign-in cannot be completed in this browser</h1>');
+    expect(html).toContain('Go back to your app and start signing in again, in this browser.');
+    expect(html).toContain('<p class="muted details">Details: <code>CSRF check failed (access_denied)</code></p>');
+    expect(errorPageText('invalid_request', 400).message).toMatch(/start signing in again/);
+    expect(errorPageText('temporarily_unavailable', 503).title).toBe('Please try again in a moment');
+    expect(errorPageText('invalid_client', 400).title).toBe('This app is not known here');
   });
 });

@@ -59,7 +59,7 @@ describe('a CIMD client on a loopback document (test-only allowance)', () => {
     const consent = await browser.get(authorizeUrl(stack.issuer, { clientId, redirectUri: REDIRECT, challenge, state: 'cimd-1' }));
     expect(consent.status).toBe(200);
     expect(consent.body).toContain(`Verified domain: 127.0.0.1:${docs.port}`);
-    expect(consent.body).not.toContain('Unverified app');
+    expect(consent.body).not.toContain('badge unverified');
     expect(docs.hits.get('/clients/app.json')).toBe(1);
 
     const approved = await browser.submitForm(consent.url, consent.body, {}, { submitter: { name: 'decision', value: 'approve' }, stopAt: (u) => u.origin === stack.idp.issuer });

@@ -26,6 +26,12 @@ export interface ConsentPageModel {
   verifiedDomain?: string;
   /** Scopes the client asks for. */
   scopes: string[];
+  /** What each requested scope means, in words (built-in descriptions merged with `consent.scopeDescriptions`). Scopes without one are shown by name. */
+  scopeDescriptions?: Record<string, string>;
+  /** The MCP server's name for people (`resourceName`, default: the resource's host). */
+  resourceName?: string;
+  /** The protected resource (MCP server URL) the access is for. */
+  resourceUrl?: string;
   /** Display name of the upstream identity provider. */
   providerName: string;
   /** Where the form posts (the proxy's consent endpoint). */
@@ -96,17 +102,23 @@ export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.fr
 const STYLE = `
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
-body{margin:0;padding:24px 16px;background:#f3f4f6;color:#111827;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
-main{max-width:480px;margin:0 auto;background:#fff;border:1px solid #d1d5db;border-radius:12px;padding:24px}
+body{margin:0;padding:24px 16px;background:#f3f4f6;color:#111827;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;overflow-wrap:anywhere;word-break:break-word}
+main{max-width:480px;margin:0 auto;background:#fff;border:1px solid #d1d5db;border-radius:12px;padding:24px;min-width:0}
 h1{font-size:1.375rem;line-height:1.3;margin:0 0 8px;overflow-wrap:anywhere}
 h2{font-size:1rem;margin:20px 0 6px}
 p{margin:0 0 12px}
-.badge{display:inline-block;font-size:.8125rem;font-weight:600;padding:2px 8px;border-radius:999px;margin-bottom:12px}
+.badge{display:inline-block;font-size:.8125rem;font-weight:600;padding:2px 8px;border-radius:999px;white-space:nowrap}
+.who{display:flex;flex-wrap:wrap;align-items:center;gap:8px;margin:0 0 12px}
+.claimed{font-weight:400;color:#374151;min-width:0}
+.idp{margin:20px 0 0;padding-top:12px;border-top:1px solid #e5e7eb}
+.scopes li{margin:0 0 6px}
+.details{margin-top:16px}
 .unverified{background:#fef3c7;color:#78350f;border:1px solid #b45309}
 .verified{background:#dcfce7;color:#14532d;border:1px solid #15803d}
 .host{display:block;font-size:1.25rem;font-weight:700;color:#111827;overflow-wrap:anywhere}
 .uri,code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.875rem;color:#374151;overflow-wrap:anywhere}
 ul{margin:0;padding-left:20px}
+dd,dt{margin:0}
 .muted{color:#4b5563;font-size:.875rem}
 .actions{display:flex;flex-wrap:wrap;gap:12px;margin-top:24px}
 button{flex:1 1 140px;min-height:44px;font:inherit;font-weight:600;border-radius:8px;padding:10px 16px;cursor:pointer}
@@ -135,11 +147,22 @@ ${body}
 `;
 }
 
+/** What the built-in scopes mean, for people. `consent.scopeDescriptions` adds to and overrides these. */
+export const DEFAULT_SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = Object.freeze({
+  openid: 'Confirm who you are',
+  profile: 'See your name and basic profile',
+  email: 'See your email address',
+  offline_access: 'Stay signed in (keep access when you are not using the app)',
+});
+
 /**
- * The default consent page: who asks (client name, marked "unverified" unless
- * it comes from a verified metadata-document domain), where the person will be
- * sent back (the redirect host, large and bold, then the full URI), what is
- * asked (scopes), through which identity provider, and Approve / Deny buttons.
+ * The default consent page. The app is named by where the person will be sent
+ * back (its redirect host), because that is what the server can vouch for; the
+ * name the app chose for itself is shown in quotes, in normal weight, next to
+ * an "Unverified" badge (or a verified metadata-document domain). Then what the
+ * access is for (the MCP server's name and URL), what it allows (each scope in
+ * words), the identity provider on its own line, and Deny / Approve. Long names
+ * and URIs wrap at any width (390 px phones included).
  *
  * The form POSTs `csrf`, `txn` and `decision=approve|deny` to `model.action`.
  * Deny comes first in the markup, so pressing Enter never approves.
@@ -149,36 +172,46 @@ ${body}
  * res.set(PAGE_SECURITY_HEADERS).type('html').send(renderConsentPage({
  *   clientName: 'Claude', clientId: 'c_123', redirectUri: 'https://claude.ai/api/mcp/auth_callback',
  *   redirectHost: 'claude.ai', scopes: ['openid'], providerName: 'Acme SSO',
+ *   resourceName: 'Acme Docs', resourceUrl: 'https://mcp.acme.example/mcp',
  *   action: '/oauth/consent', csrfToken, transactionId,
  * }));
  * ```
  */
 export const renderConsentPage: ConsentPageRenderer = (model) => {
-  const name = escapeHtml(model.clientName);
+  const host = escapeHtml(model.redirectHost);
   const provider = escapeHtml(model.providerName);
+  const server = escapeHtml(model.resourceName ?? (model.resourceUrl ? new URL(model.resourceUrl).host : 'this server'));
+  const claimed = model.clientName !== model.clientId ? `<span class="claimed">calls itself “${escapeHtml(model.clientName)}”</span>` : '';
   const badge = model.verifiedDomain
     ? `<span class="badge verified">Verified domain: ${escapeHtml(model.verifiedDomain)}</span>`
-    : '<span class="badge unverified">Unverified app</span>';
+    : '<span class="badge unverified">Unverified</span>';
   const note = model.verifiedDomain
     ? `<p class="muted">This app's details were published at <strong>${escapeHtml(model.verifiedDomain)}</strong>.</p>`
     : '<p class="muted">The app chose its own name; this server has not verified it. Only continue if you started this sign-in and you trust where you will be sent.</p>';
   const website = model.clientUri
     ? `<p class="muted">Website given by the app: <span class="uri">${escapeHtml(model.clientUri)}</span></p>`
     : '';
+  const descriptions = { ...DEFAULT_SCOPE_DESCRIPTIONS, ...model.scopeDescriptions };
   const scopes = model.scopes.length
-    ? `<ul>${model.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('')}</ul>`
+    ? `<ul class="scopes">${model.scopes.map((s) => {
+      const words = Object.hasOwn(descriptions, s) ? descriptions[s] : undefined;
+      return words ? `<li>${escapeHtml(words)} <code>${escapeHtml(s)}</code></li>` : `<li><code>${escapeHtml(s)}</code></li>`;
+    }).join('')}</ul>`
     : '<p>Basic access: no specific permissions were requested.</p>';
+  const resource = model.resourceUrl ? `<p class="muted">Server address: <span class="uri">${escapeHtml(model.resourceUrl)}</span></p>` : '';
 
-  return page(`Allow ${model.clientName} access?`, `<h1>Allow ${name} access?</h1>
-${badge}
-<p><strong>${name}</strong> is asking to act on your behalf with your ${provider} account.</p>
+  return page(`Allow ${model.redirectHost} to access ${model.resourceName ?? 'this server'}?`, `<h1>Allow <span class="host-inline">${host}</span> to access ${server}?</h1>
+<p class="who">${badge}${claimed}</p>
 ${note}
 ${website}
 <h2>You will be sent back to</h2>
-<p><strong class="host">${escapeHtml(model.redirectHost)}</strong><span class="uri">${escapeHtml(model.redirectUri)}</span></p>
-<h2>Permissions requested</h2>
+<p><strong class="host">${host}</strong><span class="uri">${escapeHtml(model.redirectUri)}</span></p>
+<h2>Access to</h2>
+<p><strong>${server}</strong></p>
+${resource}
+<h2>It will be able to</h2>
 ${scopes}
-<p class="muted">Signing in happens at ${provider}. Client ID: <code>${escapeHtml(model.clientId)}</code></p>
+<p class="idp muted">You sign in at <strong>${provider}</strong>. Client ID: <code>${escapeHtml(model.clientId)}</code></p>
 <form method="post" action="${escapeHtml(model.action)}">
 <input type="hidden" name="csrf" value="${escapeHtml(model.csrfToken)}">
 <input type="hidden" name="txn" value="${escapeHtml(model.transactionId)}">
@@ -191,17 +224,41 @@ ${scopes}
 
 /**
  * An error page for failures that must not redirect (unknown client, bad
- * `redirect_uri`, browser mismatch, store outage). `title` and `message` are
- * escaped. Send it with {@link PAGE_SECURITY_HEADERS} and the error's status.
+ * `redirect_uri`, browser mismatch, store outage). It says what happened and
+ * what to do in plain words; `details` (the error code and the technical
+ * message) go on a small line below, for whoever helps the person. Everything
+ * is escaped. Send it with {@link PAGE_SECURITY_HEADERS} and the error's status.
  *
  * @example
  * ```ts
  * res.status(400).set(PAGE_SECURITY_HEADERS).type('html')
- *   .send(renderErrorPage('Invalid redirect URI', 'The app sent a redirect_uri it did not register.'));
+ *   .send(renderErrorPage('This sign-in link is not valid', 'Go back to the app and start signing in again.', 'invalid_request: redirect_uri does not match'));
  * ```
  */
-export function renderErrorPage(title: string, message: string): string {
+export function renderErrorPage(title: string, message: string, details?: string): string {
   return page(title, `<h1>${escapeHtml(title)}</h1>
 <p role="alert">${escapeHtml(message)}</p>
-<p class="muted">Nothing was sent to the app. You can close this window and try again from the app.</p>`);
+<p class="muted">Nothing was sent to the app. You can close this window.</p>
+${details ? `<p class="muted details">Details: <code>${escapeHtml(details)}</code></p>` : ''}`);
+}
+
+/**
+ * What an error page says to a person, by OAuth error code and HTTP status:
+ * what happened, and what to do. The technical message stays in the details line.
+ *
+ * @example
+ * ```ts
+ * const { title, message } = errorPageText('access_denied', 403);
+ * ```
+ */
+export function errorPageText(code: string, status: number): { title: string; message: string } {
+  if (status === 503 || code === 'temporarily_unavailable') {
+    return { title: 'Please try again in a moment', message: 'A service this sign-in needs is not answering right now. Nothing was lost. Wait a moment, then start signing in again from your app.' };
+  }
+  if (status === 429) return { title: 'Too many attempts', message: 'There were too many sign-in attempts from your network. Wait a minute, then start again from your app.' };
+  if (code === 'invalid_client') return { title: 'This app is not known here', message: 'The app that sent you here is not registered with this server, or its registration has expired. Go back to the app and connect it to the server again.' };
+  if (code === 'access_denied' && status === 403) return { title: 'This sign-in cannot be completed in this browser', message: 'It was started in another browser or window, or this page was open for too long. For your safety it stops here. Go back to your app and start signing in again, in this browser.' };
+  if (code === 'access_denied') return { title: 'Sign-in was not completed', message: 'The identity provider did not complete the sign-in. Go back to your app and try again; if it keeps happening, ask the server\'s operator.' };
+  if (code === 'server_error') return { title: 'Something went wrong', message: 'The server could not finish the sign-in. Try again from your app; if it keeps happening, tell the server\'s operator.' };
+  return { title: 'This sign-in link is not valid', message: 'The link is incomplete, has expired or was already used. Go back to your app and start signing in again.' };
 }

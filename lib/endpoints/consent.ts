@@ -9,6 +9,7 @@ import { pageErrorHandler, redirectWithError, sendErrorPage, sendPage, toOAuthEr
 import { startUpstream } from './upstream-redirect.js';
 import { storeRateLimit } from './rate-limit.js';
 import { formBody } from './body.js';
+import { resourceName } from './metadata.js';
 
 const MAX_OPEN_CONSENTS = 10;
 /** Remembered approvals kept per browser (the oldest goes first). */
@@ -32,6 +33,9 @@ export async function showConsent(ctx: ProxyContext, req: Request, res: Response
     redirectHost: redirectHost(redirect),
     ...(client.verified_domain ? { verifiedDomain: client.verified_domain } : {}),
     scopes: txn.scope.split(' '),
+    ...(ctx.options.consent.scopeDescriptions ? { scopeDescriptions: ctx.options.consent.scopeDescriptions } : {}),
+    resourceName: resourceName(ctx),
+    resourceUrl: ctx.urls.resource,
     providerName: ctx.upstream.displayName,
     action: ctx.urls.consent,
     csrfToken: csrf,

@@ -5,7 +5,7 @@ import {
 import { StoreUnavailableError } from '../stores/store.js';
 import { UpstreamRefused, UpstreamTransient, UpstreamGrantInvalid } from '../upstream/provider.js';
 import { describeError, type ResolvedLogger } from '../logger.js';
-import { PAGE_SECURITY_HEADERS, renderErrorPage } from '../consent/render.js';
+import { PAGE_SECURITY_HEADERS, errorPageText, renderErrorPage } from '../consent/render.js';
 
 /**
  * The only place that turns errors into responses. Anything that is not an
@@ -68,8 +68,8 @@ export function sendPage(res: Response, status: number, html: string, extraHeade
 
 /** An error page for browser endpoints where redirecting is not safe (unknown client, bad redirect_uri, …). */
 export function sendErrorPage(res: Response, err: OAuthError): void {
-  const title = err.status === 503 ? 'Please try again' : 'Sign-in cannot continue';
-  sendPage(res, err.status, renderErrorPage(title, `${err.message} (${err.error})`), err.headers);
+  const { title, message } = errorPageText(err.error, err.status);
+  sendPage(res, err.status, renderErrorPage(title, message, `${err.message} (${err.error})`), err.headers);
 }
 
 /** Redirects to an already validated client redirect URI with an authorization error (RFC 6749 §4.1.2.1, RFC 9207 `iss`). */
