@@ -54,6 +54,8 @@ export const quantile = (xs: readonly number[], q: number): number => {
   return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (pos - lo);
 };
 export const median = (xs: readonly number[]): number => quantile(xs, 0.5);
+/** The interquartile range [q1, q3]. */
+export const iqr = (xs: readonly number[]): [number, number] => [quantile(xs, 0.25), quantile(xs, 0.75)];
 
 /** Per-case outcome of {@link alternate}. */
 export interface CaseResult {
@@ -69,6 +71,8 @@ export interface CaseResult {
   ratioIqr: [number, number];
   medianCpuUsPerReq: number;
   medianCpuRatio: number;
+  /** Interquartile range of the per-round CPU ratios. */
+  cpuRatioIqr: [number, number];
   failures: number;
 }
 
@@ -108,9 +112,10 @@ export async function alternate(
     cpuRatios,
     medianRps: median(samples.map((s) => s.rps)),
     medianRatio: ratios.length ? median(ratios) : 1,
-    ratioIqr: ratios.length ? [quantile(ratios, 0.25), quantile(ratios, 0.75)] : [1, 1],
+    ratioIqr: ratios.length ? iqr(ratios) : [1, 1],
     medianCpuUsPerReq: median(samples.map((s) => s.cpuUsPerReq).filter(Number.isFinite)),
     medianCpuRatio: cpuRatios.length ? median(cpuRatios) : 1,
+    cpuRatioIqr: cpuRatios.length ? iqr(cpuRatios) : [1, 1],
     failures: samples.reduce((n, s) => n + s.non2xx + s.errors, 0),
   });
   return {

@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measure } from './load.js';
-import { startServer } from './harness.js';
+import { pinLoadGenerator, pinningLine, startServer } from './harness.js';
+import { startStubUpstream } from './upstream.js';
 import { registerClient, runSignIns, signIn } from './signin.js';
 
 interface Node { id: number; callFrame: { functionName: string; url: string }; children?: number[] }
@@ -61,22 +62,24 @@ async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '50' }, top: { type: 'string', default: '20' } } });
   const routes = positionals.length ? positionals : ['/plain', '/memory/mcp', '/memory/mcp-vault'];
   const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-proxy-profile-'));
+  pinLoadGenerator();
+  console.log(pinningLine());
+  const upstream = await startStubUpstream(); // here, not in the server: the profile shows the proxy alone
   let base: Costs | undefined;
   for (const route of routes) {
-    const server = await startServer();
+    const server = await startServer({ upstream: upstream.issuer });
     try {
       const store = route.startsWith('/redis') || route === 'signin:redis' ? 'redis' : 'memory';
       const issuer = server.ready.issuers[store];
       if (!issuer) throw new Error(`${route}: Redis is unavailable (${server.ready.redisError})`);
       if (route.startsWith('signin:')) {
-        const clientId = await registerClient(issuer);
-        await runSignIns({ issuer, clientId, workers: 8, durationMs: 2000 }); // warm-up
+        await runSignIns({ issuer, register: true, workers: 8, durationMs: 2000 }); // warm-up
         const path = join(dir, `${route.replace(/\W+/g, '_')}.cpuprofile`);
         await server.profileStart();
-        const run = await runSignIns({ issuer, clientId, workers: 8, durationMs: Number(values.seconds) * 1000 });
+        const run = await runSignIns({ issuer, register: true, workers: 8, durationMs: Number(values.seconds) * 1000 });
         await server.profileStop(path);
         const c = costs(JSON.parse(readFileSync(path, 'utf8')) as Profile, run.completed);
-        console.log(`\n${route}: ${run.perSecond.toFixed(1)} sign-ins/s, ${(c.total / 1000).toFixed(2)} ms CPU/sign-in in the main thread (stub upstream included) — ${path}`);
+        console.log(`\n${route}: ${run.perSecond.toFixed(1)} sign-ins/s, ${(c.total / 1000).toFixed(2)} ms CPU/sign-in in the main thread (register → authorize → consent → callback → token; stub upstream in another process) — ${path}`);
         print('by module (µs per sign-in)', undefined, c.byModule, Number(values.top));
         print('by function (self time, µs per sign-in)', undefined, c.byFunction, Number(values.top));
         continue;
@@ -98,6 +101,7 @@ async function main(): Promise<void> {
       await server.shutdown();
     }
   }
+  await upstream.close();
 }
 
 main().catch((err: unknown) => { console.error(err); process.exit(1); });

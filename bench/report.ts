@@ -2,17 +2,24 @@ import os from 'node:os';
 
 /** One row of the printed table and of results.json. */
 export interface Row {
+  /** Stable id (what `--compare` matches rows by). */
+  id: string;
   case: string;
-  /** req/s, sign-ins/s, or bytes per session (see `unit`). */
+  /** req/s, sign-ins/s, bytes per session, … (see `unit`): the median over rounds. */
   value: number;
-  unit: 'req/s' | 'sign-ins/s' | 'B/session' | 'B/entry' | 'entries' | 'ms';
+  unit: 'req/s' | 'sign-ins/s' | 'refreshes/s' | 'B/session' | 'B/entry' | 'entries' | 'µs';
+  /** Interquartile range of `value` over the rounds (or its range, when there are fewer than 4). */
+  spread?: [number, number];
   /** Ratio to the unprotected route in the same run (throughput rows). */
   ratio?: number;
   /** Interquartile range of the per-round ratios. */
   ratioIqr?: [number, number];
-  /** Server CPU time per request, µs (median of runs), and the unprotected route's divided by it. */
+  /** Server CPU time per operation (request, sign-in, refresh), µs, median over rounds; and its spread. */
   cpuUs?: number;
+  cpuUsIqr?: [number, number];
+  /** The unprotected route's CPU per request divided by this row's, median over rounds; and its IQR. */
   cpuRatio?: number;
+  cpuRatioIqr?: [number, number];
   /** Ratio to the SDK requireBearerAuth baseline in the same run (proxy rows). */
   vsSdk?: number;
   target: string;
@@ -30,6 +37,8 @@ export interface Machine {
   date: string;
   loadavgStart: number[];
   loadavgEnd?: number[];
+  /** How server and load generator shared the cores. */
+  pinning?: string;
 }
 
 export function machine(): Machine {
@@ -45,17 +54,26 @@ export function machine(): Machine {
   };
 }
 
-const fmtValue = (r: Row) => `${Math.round(r.value).toLocaleString('en-US')} ${r.unit}`;
+const num = (x: number) => (Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+/** µs, or ms from 1 ms on. */
+export const fmtCpu = (us: number) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(us >= 100 ? 0 : 1)} µs`);
+const fmtSpread = (s: [number, number] | undefined, f: (x: number) => string) => (s ? ` (${f(s[0])}–${f(s[1])})` : '');
+const fmtValue = (r: Row) => `${num(r.value)} ${r.unit}${fmtSpread(r.spread, num)}`;
 const fmtPass = (r: Row) => (r.pass === undefined ? '' : r.pass ? 'pass' : 'FAIL');
+const fmtCpuCell = (r: Row) => {
+  if (r.cpuUs === undefined || !Number.isFinite(r.cpuUs)) return '';
+  const ratio = r.cpuRatio === undefined ? '' : `; ratio ${r.cpuRatio.toFixed(2)}${fmtSpread(r.cpuRatioIqr, (x) => x.toFixed(2))}`;
+  return `${fmtCpu(r.cpuUs)}${fmtSpread(r.cpuUsIqr, (x) => fmtCpu(x).replace(/ .*/, ''))}${ratio}`;
+};
 
-/** A Markdown table (also readable in a terminal). */
+/** A Markdown table (also readable in a terminal). Spreads are interquartile ranges over the rounds. */
 export function table(rows: readonly Row[]): string {
-  const head = ['case', 'result', 'ratio vs unprotected (IQR)', 'server CPU/req (ratio)', 'vs SDK baseline', 'target', 'pass/fail'];
+  const head = ['case', 'result (IQR)', 'ratio vs unprotected (IQR)', 'server CPU per op (IQR); CPU ratio (IQR)', 'vs SDK baseline', 'target', 'pass/fail'];
   const body = rows.map((r) => [
     r.case + (r.note ? ` (${r.note})` : ''),
     fmtValue(r),
-    r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}${r.ratioIqr ? ` (${r.ratioIqr[0].toFixed(2)}–${r.ratioIqr[1].toFixed(2)})` : ''}`,
-    r.cpuUs === undefined || !Number.isFinite(r.cpuUs) ? '' : `${r.cpuUs.toFixed(0)} µs (${r.cpuRatio!.toFixed(2)})`,
+    r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}${fmtSpread(r.ratioIqr, (x) => x.toFixed(2))}`,
+    fmtCpuCell(r),
     r.vsSdk === undefined ? '' : `${r.vsSdk.toFixed(2)}×`,
     r.target,
     fmtPass(r),
@@ -66,5 +84,5 @@ export function table(rows: readonly Row[]): string {
 }
 
 export function machineLine(m: Machine): string {
-  return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}, ${m.date.slice(0, 16).replace('T', ' ')} UTC, load average ${m.loadavgStart[0]} at start${m.loadavgEnd ? ` / ${m.loadavgEnd[0]} at end` : ''}`;
+  return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}, ${m.date.slice(0, 16).replace('T', ' ')} UTC, load average ${m.loadavgStart[0]} at start${m.loadavgEnd ? ` / ${m.loadavgEnd[0]} at end` : ''}${m.pinning ? `; ${m.pinning}` : ''}`;
 }

@@ -1,13 +1,15 @@
 /**
- * `npm run bench`: what the proxy costs per MCP request, per sign-in and per
+ * `npm run bench`: what the proxy costs per MCP request, per sign-in, per refresh and per
  * stored session, measured on loopback against real servers this script starts.
  * Throughput is reported as ratios to the unprotected route measured in the same
- * run (alternating runs, median of rounds), never as bare absolute numbers.
+ * run (alternating runs, median of rounds, interquartile range), never as bare absolute numbers.
  * See bench/README.md for what each case does and how to read the results.
  *
  * Options: --duration s (per run, 1) --rounds n (16) --connections n (50)
- *   --signin-seconds s (4) --signin-workers n (8) --sessions 10000,100000 --bound n (10000)
- *   --only ids (comma list of case ids, plus `signin`, `memory`, `micro`, `soak`) --soak-seconds s (600 per store; bench/soak.ts)
+ *   --signin-seconds s (3) --signin-workers n (8) --signin-rounds n (5) --signin-steps n (150)
+ *   --sessions 10000,100000 --bound n (10000)
+ *   --only ids (comma list of case ids, plus `signin`, `memory`, `micro`)
+ *   --compare path (print the change against an earlier results.json)
  *   --quick (tiny run for CI: 1 s, 1 round, 4 connections, 100 sessions) --out path (bench/results.json)
  */
 import { spawn } from 'node:child_process';
@@ -15,20 +17,22 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { alternate, measure, median, type Target } from './load.js';
-import { root, startServer } from './harness.js';
+import { alternate, iqr, measure, median, type Target } from './load.js';
+import { pinLoadGenerator, pinningLine, root, startServer } from './harness.js';
 import { runMicro, type MicroResult } from './micro.js';
 import { machine, machineLine, table, type Row } from './report.js';
-import { registerClient, runSignIns, signIn, type SignInRun } from './signin.js';
-import { runSoak, soakRows, type SoakRun } from './soak.js';
+import { registerClient, runSignIns, signIn, signInSteps, STEPS, type SignInRun } from './signin.js';
+import { startStubUpstream } from './upstream.js';
+import { compare, loadResults } from './compare.js';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 const { values: a } = parseArgs({
   options: {
     duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' },
-    'signin-seconds': { type: 'string' }, 'signin-workers': { type: 'string' }, sessions: { type: 'string' }, bound: { type: 'string' },
-    only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, 'soak-seconds': { type: 'string' },
+    'signin-seconds': { type: 'string' }, 'signin-workers': { type: 'string' }, 'signin-rounds': { type: 'string' }, 'signin-steps': { type: 'string' },
+    sessions: { type: 'string' }, bound: { type: 'string' },
+    only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, compare: { type: 'string' },
   },
 });
 const q = a.quick;
@@ -37,9 +41,10 @@ const cfg = {
   rounds: Number(a.rounds ?? (q ? 1 : 16)),
   connections: Number(a.connections ?? (q ? 4 : 50)),
   warmup: !q,
-  signinSeconds: Number(a['signin-seconds'] ?? (q ? 1 : 4)),
+  signinSeconds: Number(a['signin-seconds'] ?? (q ? 1 : 3)),
   signinWorkers: Number(a['signin-workers'] ?? (q ? 2 : 8)),
-  signinRounds: q ? 1 : 3,
+  signinRounds: Number(a['signin-rounds'] ?? (q ? 1 : 5)),
+  signinSteps: Number(a['signin-steps'] ?? (q ? 3 : 150)),
   sessions: a.sessions ?? (q ? '100' : '10000,100000'),
   bound: a.bound ?? (q ? '100' : '10000'),
   cache: q ? '100' : '10000',
@@ -48,6 +53,7 @@ const cfg = {
 };
 const only = a.only ? new Set(a.only.split(',')) : undefined;
 const wanted = (id: string) => !only || only.has(id);
+const earlier = a.compare ? loadResults(resolve(a.compare)) : undefined; // fail before a long run, not after it
 
 interface Case { id: string; label: string; path: string; store: 'memory' | 'redis' | 'sdk'; min?: number }
 const CASES: Case[] = [
@@ -57,6 +63,7 @@ const CASES: Case[] = [
   { id: 'vault-redis', label: '+ tryGetToken() vault read — RedisStore', path: '/redis/mcp-vault', store: 'redis', min: 0.75 },
   { id: 'sdk-bearer', label: 'SDK requireBearerAuth + jose HS256 (peer baseline)', path: '/sdk/mcp', store: 'sdk' },
 ];
+const storeName = (s: string) => (s === 'memory' ? 'MemoryStore' : 'RedisStore');
 
 function runMemory(): Promise<Record<string, unknown>> {
   const args = ['--expose-gc', '--max-old-space-size=4096', '--import', 'tsx', join(root, 'bench', 'memory.ts'), '--sessions', cfg.sessions, '--bound', cfg.bound, '--cache', cfg.cache, '--calibrate', q ? '3' : '20'];
@@ -71,14 +78,19 @@ function runMemory(): Promise<Record<string, unknown>> {
 }
 
 async function main(): Promise<void> {
+  pinLoadGenerator();
   const m = machine();
+  m.pinning = pinningLine();
   log(`mcp-oauth-proxy bench — ${machineLine(m)}`);
   log(`config: ${cfg.duration} s per run, ${cfg.rounds} rounds, ${cfg.connections} connections`);
   const rows: Row[] = [];
-  const server = await startServer();
+  // The stub upstream runs here, with the load generator, so the server's CPU time is the proxy's alone.
+  const upstream = await startStubUpstream();
+  const server = await startServer({ upstream: upstream.issuer });
   const { ready, cpu } = server;
   const throughput: Record<string, unknown> = {};
   const signIns: Record<string, SignInRun[]> = {};
+  let steps: Record<string, unknown> | undefined;
   let failed: unknown;
   try {
     if (ready.redisError) log(`Redis unavailable (${ready.redisError}): Redis cases are skipped`);
@@ -105,14 +117,16 @@ async function main(): Promise<void> {
       log(`throughput: unprotected vs each case, alternately (${cfg.rounds} rounds)`);
       const r = await alternate(plain, targets, { connections: cfg.connections, seconds: cfg.duration, rounds: cfg.rounds, cpu, log });
       const sdk = r.cases.find((c) => c.id === 'sdk-bearer');
-      rows.push({ case: 'unprotected Express route', value: r.baseline.medianRps, unit: 'req/s', ratio: 1, cpuUs: r.baseline.medianCpuUsPerReq, cpuRatio: 1, target: '' });
+      const cpuIqr = (c: typeof r.baseline) => iqr(c.samples.map((s) => s.cpuUsPerReq).filter(Number.isFinite));
+      rows.push({ id: 'unprotected', case: 'unprotected Express route', value: r.baseline.medianRps, spread: iqr(r.baseline.samples.map((s) => s.rps)), unit: 'req/s', ratio: 1, cpuUs: r.baseline.medianCpuUsPerReq, cpuUsIqr: cpuIqr(r.baseline), cpuRatio: 1, target: '' });
       for (const c of r.cases) {
         const def = CASES.find((d) => d.id === c.id)!;
         const vsSdk = sdk && c !== sdk ? c.medianRatio / sdk.medianRatio : undefined;
         const valid = c.failures === 0;
         const pass = def.min === undefined ? undefined : valid && c.medianRatio >= def.min && (vsSdk === undefined || vsSdk >= 1);
         rows.push({
-          case: def.label, value: c.medianRps, unit: 'req/s', ratio: c.medianRatio, ratioIqr: c.ratioIqr, cpuUs: c.medianCpuUsPerReq, cpuRatio: c.medianCpuRatio, ...(vsSdk !== undefined ? { vsSdk } : {}),
+          id: c.id, case: def.label, value: c.medianRps, spread: iqr(c.samples.map((s) => s.rps)), unit: 'req/s', ratio: c.medianRatio, ratioIqr: c.ratioIqr,
+          cpuUs: c.medianCpuUsPerReq, cpuUsIqr: cpuIqr(c), cpuRatio: c.medianCpuRatio, cpuRatioIqr: c.cpuRatioIqr, ...(vsSdk !== undefined ? { vsSdk } : {}),
           target: def.min === undefined ? 'baseline' : `≥ ${def.min.toFixed(2)}${sdk ? ', ≥ SDK' : ''}`, ...(pass !== undefined ? { pass } : {}),
           ...(valid ? {} : { note: `${c.failures} failed requests: INVALID` }),
         });
@@ -121,23 +135,43 @@ async function main(): Promise<void> {
     }
 
     if (wanted('signin')) {
-      log(`sign-ins: ${cfg.signinWorkers} concurrent browsers, authorize → upstream stub → callback → token, ${cfg.signinSeconds} s per run`);
+      log(`sign-ins: ${cfg.signinWorkers} concurrent browsers, register → authorize → consent → upstream stub → callback → token, ${cfg.signinSeconds} s per run, ${cfg.signinRounds} rounds`);
+      for (const issuer of Object.values(ready.issuers)) await runSignIns({ issuer, register: true, workers: cfg.signinWorkers, durationMs: q ? 200 : 1500 }); // warm-up
       for (let round = 0; round < cfg.signinRounds; round++) {
         for (const [store, issuer] of Object.entries(ready.issuers)) {
-          const run = await runSignIns({ issuer, clientId: clients[store]!, workers: cfg.signinWorkers, durationMs: cfg.signinSeconds * 1000, cpu });
+          const run = await runSignIns({ issuer, register: true, workers: cfg.signinWorkers, durationMs: cfg.signinSeconds * 1000, cpu });
           (signIns[store] ??= []).push(run);
           log(`  ${store}: ${run.perSecond.toFixed(1)} sign-ins/s, server CPU ${run.serverCpuMsPerSignIn?.toFixed(2)} ms/sign-in (${run.completed} completed, ${run.failed} failed${run.firstError ? `: ${run.firstError}` : ''})`);
         }
       }
       for (const [store, runs] of Object.entries(signIns)) {
         const bad = runs.reduce((n, x) => n + x.failed, 0);
-        rows.push({ case: `complete sign-ins (authorize → callback → token) — ${store === 'memory' ? 'MemoryStore' : 'RedisStore'}`, value: median(runs.map((x) => x.perSecond)), unit: 'sign-ins/s', target: 'report', note: `server CPU ${median(runs.map((x) => x.serverCpuMsPerSignIn ?? NaN)).toFixed(2)} ms/sign-in${bad ? `, ${bad} FAILED` : ''}`, ...(bad ? { pass: false } : {}) });
+        const cpuUs = runs.map((x) => (x.serverCpuMsPerSignIn ?? NaN) * 1000);
+        const perCore = 1e6 / median(cpuUs);
+        rows.push({
+          id: `signin-${store}`, case: `full sign-in (register → authorize → consent → callback → token) — ${storeName(store)}`, value: median(runs.map((x) => x.perSecond)), spread: iqr(runs.map((x) => x.perSecond)), unit: 'sign-ins/s',
+          cpuUs: median(cpuUs), cpuUsIqr: iqr(cpuUs), target: '≤ 2.5 ms CPU', pass: !bad && median(cpuUs) <= 2500,
+          note: `${Math.round(perCore)} sign-ins/s per core of server CPU${bad ? `, ${bad} FAILED` : ''}`,
+        });
+      }
+      log(`sign-in steps: ${cfg.signinSteps} sequential full sign-ins per store, server CPU read around each step`);
+      steps = {};
+      for (const [store, issuer] of Object.entries(ready.issuers)) {
+        const s = await signInSteps({ issuer, count: cfg.signinSteps, cpu });
+        steps[store] = s;
+        log(`  ${store}: ${STEPS.filter((k) => s.steps[k] !== undefined).map((k) => `${k} ${(s.steps[k]! / 1000).toFixed(2)}`).join(', ')} ms; whole sign-in ${(s.total / 1000).toFixed(2)} ms (CPU read ${s.probeUs} µs, subtracted)`);
+        for (const k of STEPS) {
+          if (k === 'upstream' || s.steps[k] === undefined) continue;
+          rows.push({ id: `signin-step-${k}-${store}`, case: `  sign-in step: ${k} — ${storeName(store)}`, value: s.steps[k]!, unit: 'µs', target: 'report', note: 'server CPU, sequential, median' });
+        }
       }
     }
   } catch (err) {
     failed = err;
   }
   const serverInfo = await server.shutdown();
+  await upstream.close();
+  serverInfo.upstreamRequests = upstream.counts;
   if (failed) throw failed;
 
   let memory: Record<string, unknown> | undefined;
@@ -146,13 +180,13 @@ async function main(): Promise<void> {
     memory = await runMemory();
     const mem = memory as { keysPerSignIn: { same: boolean }; perCount: Array<{ sessions: number; entries: number; bytesPerSession: number; bytes: number }>; bound: { maxEntries: number; sessionsCreated: number; maxEntriesSeen: number; held: boolean; entriesAfterSweep: number; swept: boolean; bytesAfterSweep: number }; tokenCache: { entries: number; bytesPerEntry: number } };
     for (const p of mem.perCount) {
-      rows.push({ case: `memory: ${p.sessions.toLocaleString('en-US')} live sessions in MemoryStore`, value: p.bytesPerSession, unit: 'B/session', target: 'report', note: `${(p.bytes / 2 ** 20).toFixed(1)} MiB, ${p.entries / p.sessions} entries/session` });
+      rows.push({ id: `memory-${p.sessions}`, case: `memory: ${p.sessions.toLocaleString('en-US')} live sessions in MemoryStore`, value: p.bytesPerSession, unit: 'B/session', target: 'report', note: `${(p.bytes / 2 ** 20).toFixed(1)} MiB, ${p.entries / p.sessions} entries/session` });
     }
     const b = mem.bound;
-    rows.push({ case: `bound: maxEntries ${b.maxEntries}, ${b.sessionsCreated} sessions created`, value: b.maxEntriesSeen, unit: 'entries', target: `≤ ${b.maxEntries}`, pass: b.held, note: 'most entries held' });
-    rows.push({ case: 'expiry: entries left after every TTL passed + periodic sweep', value: b.entriesAfterSweep, unit: 'entries', target: '0', pass: b.swept, note: `heap ${(b.bytesAfterSweep / 2 ** 20).toFixed(2)} MiB above baseline` });
-    rows.push({ case: `verified-token cache (bounded at 10,000 entries)`, value: mem.tokenCache.bytesPerEntry, unit: 'B/entry', target: 'report' });
-    if (!mem.keysPerSignIn.same) rows.push({ case: 'memory: cheap path leaves the same keys as a real sign-in', value: 0, unit: 'entries', target: 'same', pass: false });
+    rows.push({ id: 'memory-bound', case: `bound: maxEntries ${b.maxEntries}, ${b.sessionsCreated} sessions created`, value: b.maxEntriesSeen, unit: 'entries', target: `≤ ${b.maxEntries}`, pass: b.held, note: 'most entries held' });
+    rows.push({ id: 'memory-expiry', case: 'expiry: entries left after every TTL passed + periodic sweep', value: b.entriesAfterSweep, unit: 'entries', target: '0', pass: b.swept, note: `heap ${(b.bytesAfterSweep / 2 ** 20).toFixed(2)} MiB above baseline` });
+    rows.push({ id: 'memory-token-cache', case: `verified-token cache (bounded at 10,000 entries)`, value: mem.tokenCache.bytesPerEntry, unit: 'B/entry', target: 'report' });
+    if (!mem.keysPerSignIn.same) rows.push({ id: 'memory-keys', case: 'memory: cheap path leaves the same keys as a real sign-in', value: 0, unit: 'entries', target: 'same', pass: false });
   }
 
   let micro: MicroResult[] | undefined;
@@ -174,8 +208,10 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${text}${microText}\n\nMachine: ${machineLine(m)}\n`);
   const missed = rows.filter((r) => r.pass === false).map((r) => r.case);
   process.stdout.write(missed.length ? `Targets missed: ${missed.join('; ')}\n` : 'All targets met.\n');
+  const results = { machine: m, config: { ...cfg, out: relative(root, cfg.out) }, rows, table: text, missed, throughput, signIns, signInSteps: steps, memory, micro, server: serverInfo };
+  if (earlier) process.stdout.write(`\nChange against ${a.compare} (${(earlier as { machine?: { date?: string } }).machine?.date ?? '?'}):\n\n${compare(earlier, results)}\n`);
   mkdirSync(dirname(cfg.out), { recursive: true });
-  writeFileSync(cfg.out, `${JSON.stringify({ machine: m, config: { ...cfg, out: relative(root, cfg.out) }, rows, table: text, missed, throughput, signIns, memory, micro, soak, server: serverInfo }, null, 2)}\n`);
+  writeFileSync(cfg.out, `${JSON.stringify(results, null, 2)}\n`);
   log(`wrote ${cfg.out}`);
 }
 

@@ -24,7 +24,7 @@ import { createClient } from 'redis';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import { InvalidTokenError as SdkInvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { createOAuthProxy, MemoryStore, RedisStore, type OAuthProxy, type Store } from '../lib/index.js';
-import { startStubUpstream } from './upstream.js';
+import { startStubUpstream, type StubUpstream } from './upstream.js';
 
 export const BENCH_SECRET = 'bench-signing-secret-0123456789-abcdefghijk';
 const BENCH_VAULT_KEY = 'bench-vault-key-0123456789-abcdefghijklmnopq';
@@ -55,7 +55,11 @@ const okWithUpstreamToken: RequestHandler = async (req, res) => {
 };
 
 async function main(): Promise<void> {
-  const upstream = await startStubUpstream();
+  // The stub upstream runs in the load generator when it gives one (BENCH_UPSTREAM), so that the server's
+  // CPU time is the proxy's alone; else here (bench/profile.ts, ad-hoc runs).
+  const upstream: StubUpstream = process.env.BENCH_UPSTREAM
+    ? { issuer: process.env.BENCH_UPSTREAM, counts: {}, close: async () => {} }
+    : await startStubUpstream();
   // One Express app per route under test, each with the route as its only layer, so that no route pays for
   // the path matching of the ones registered before it; the proxies' own endpoints get an app each too.
   const apps = new Map<string, Express>();
@@ -92,7 +96,7 @@ async function main(): Promise<void> {
     secret: BENCH_SECRET,
     encryptionKey: BENCH_VAULT_KEY,
     resource,
-    consent: { enabled: false },
+    consent: { enabled: true }, // a fresh browser sees the consent page on every sign-in (as the default with open registration)
     registration: { rateLimit: false },
     logger,
     store,

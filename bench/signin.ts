@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { CpuProbe } from './load.js';
 
 /** The MCP client's redirect URI: never contacted, the bench reads the code from the `Location` header. */
 export const CLIENT_REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -10,6 +11,10 @@ export interface ProxyTokens {
   expires_in: number;
   scope: string;
 }
+
+/** The steps of a sign-in, in order; `upstream` is the stub IdP's redirect (not the proxy's work). */
+export const STEPS = ['register', 'authorize', 'consent', 'upstream', 'callback', 'token'] as const;
+export type Step = (typeof STEPS)[number];
 
 const b64url = (b: Buffer) => b.toString('base64url');
 
@@ -32,13 +37,25 @@ export async function registerClient(issuer: string): Promise<string> {
   return body.client_id;
 }
 
+/** Called after each step (for per-step CPU accounting). */
+export type StepHook = (step: Step) => Promise<void>;
+
+const hidden = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]?.replace(/&amp;/g, '&');
+
 /**
  * One complete sign-in as a fresh browser would do it: `GET /authorize` (the
- * proxy sets its browser-session cookie and redirects upstream), the upstream's
- * immediate redirect back, `GET /callback` with the cookie, then `POST /token`
- * with the code and the PKCE verifier. Redirects are followed by hand.
+ * proxy sets its browser-session cookie and shows the consent page, or goes
+ * upstream at once when consent is off), `POST /consent` with the page's CSRF
+ * token (approve), the upstream's immediate redirect back, `GET /callback` with
+ * the cookie, then `POST /token` with the code and the PKCE verifier. Redirects
+ * are followed by hand. With `clientId` undefined the client registers first
+ * (RFC 7591), as a client that re-registers on every start does.
  */
-export async function signIn(issuer: string, clientId: string): Promise<ProxyTokens> {
+export async function signIn(issuer: string, clientId: string | undefined, onStep?: StepHook): Promise<ProxyTokens> {
+  if (clientId === undefined) {
+    clientId = await registerClient(issuer);
+    await onStep?.('register');
+  }
   const verifier = b64url(randomBytes(32));
   const challenge = b64url(createHash('sha256').update(verifier).digest());
   const state = b64url(randomBytes(12));
@@ -50,10 +67,29 @@ export async function signIn(issuer: string, clientId: string): Promise<ProxyTok
 
   const r1 = await fetch(authorize, { redirect: 'manual' });
   const cookie = r1.headers.getSetCookie().map((c) => c.split(';', 1)[0]).join('; ');
-  const upstream = await expectRedirect(r1, 'authorize');
-  if (!cookie) throw new Error('authorize: the proxy set no browser-session cookie');
+  if (!cookie) throw new Error(`authorize: the proxy set no browser-session cookie (${r1.status})`);
+  let upstream: URL;
+  if (r1.status === 200) {
+    const page = await r1.text();
+    await onStep?.('authorize');
+    const csrf = hidden(page, 'csrf');
+    const txn = hidden(page, 'txn');
+    if (!csrf || !txn) throw new Error('authorize: a 200 that is not the consent form');
+    const r2 = await fetch(`${issuer}/consent`, {
+      method: 'POST', redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie, origin: new URL(issuer).origin },
+      body: new URLSearchParams({ csrf, txn, decision: 'approve' }),
+    });
+    upstream = await expectRedirect(r2, 'consent');
+    await onStep?.('consent');
+  } else {
+    upstream = await expectRedirect(r1, 'authorize');
+    await onStep?.('authorize');
+  }
   const callback = await expectRedirect(await fetch(upstream, { redirect: 'manual' }), 'upstream authorize');
+  await onStep?.('upstream');
   const back = await expectRedirect(await fetch(callback, { redirect: 'manual', headers: { cookie } }), 'callback');
+  await onStep?.('callback');
   const code = back.searchParams.get('code');
   if (!code || back.searchParams.get('state') !== state) throw new Error(`callback: no code or wrong state in ${back.href}`);
 
@@ -64,6 +100,7 @@ export async function signIn(issuer: string, clientId: string): Promise<ProxyTok
   });
   const tokens = await res.json() as ProxyTokens & { error?: string };
   if (res.status !== 200 || !tokens.access_token) throw new Error(`token: ${res.status} ${JSON.stringify(tokens)}`);
+  await onStep?.('token');
   return tokens;
 }
 
@@ -78,8 +115,11 @@ export interface SignInRun {
   firstError?: string;
 }
 
-/** Runs complete sign-ins from `workers` concurrent loops for `durationMs`; counts only completed flows. */
-export async function runSignIns(o: { issuer: string; clientId: string; workers: number; durationMs: number; cpu?: () => Promise<number> }): Promise<SignInRun> {
+/**
+ * Runs complete sign-ins from `workers` concurrent loops for `durationMs`; counts only completed flows.
+ * `register: true`: every sign-in registers its client first (a full sign-in); else all use `clientId`.
+ */
+export async function runSignIns(o: { issuer: string; clientId?: string; register?: boolean; workers: number; durationMs: number; cpu?: CpuProbe }): Promise<SignInRun> {
   const cpu0 = await o.cpu?.();
   let completed = 0;
   let failed = 0;
@@ -89,7 +129,7 @@ export async function runSignIns(o: { issuer: string; clientId: string; workers:
   const worker = async () => {
     while (performance.now() < deadline) {
       try {
-        await signIn(o.issuer, o.clientId);
+        await signIn(o.issuer, o.register ? undefined : o.clientId);
         completed += 1;
       } catch (err) {
         failed += 1;
@@ -102,4 +142,32 @@ export async function runSignIns(o: { issuer: string; clientId: string; workers:
   const cpu1 = await o.cpu?.();
   const cpuMs = cpu0 !== undefined && cpu1 !== undefined && completed > 0 ? (cpu1 - cpu0) / 1000 / completed : undefined;
   return { completed, failed, seconds, perSecond: completed / seconds, ...(cpuMs !== undefined ? { serverCpuMsPerSignIn: cpuMs } : {}), ...(firstError ? { firstError } : {}) };
+}
+
+/**
+ * Server CPU per step of a full sign-in: `count` sign-ins one after another (nothing else runs in the
+ * server meanwhile), the server's CPU read before and after each step, minus what a read itself costs
+ * (calibrated with empty reads). Medians per step, in µs; `total` is the median of whole sign-ins.
+ */
+export async function signInSteps(o: { issuer: string; count: number; cpu: CpuProbe }): Promise<{ steps: Record<string, number>; total: number; probeUs: number }> {
+  const gaps: number[] = [];
+  for (let i = 0; i < 50; i++) { const a = await o.cpu(); gaps.push((await o.cpu()) - a); }
+  const probeUs = gaps.sort((x, y) => x - y)[gaps.length >> 1]!;
+  const per: Record<string, number[]> = {};
+  const totals: number[] = [];
+  for (let i = 0; i < o.count; i++) {
+    const start = await o.cpu();
+    let last = start;
+    let probes = 0;
+    await signIn(o.issuer, undefined, async (step) => {
+      const now = await o.cpu();
+      probes += 1;
+      (per[step] ??= []).push(Math.max(0, now - last - probeUs));
+      last = await o.cpu(); // the step's accounting read is not charged to the next step
+      probes += 1;
+    });
+    totals.push(last - start - probes * probeUs);
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  return { steps: Object.fromEntries(Object.entries(per).map(([k, v]) => [k, med(v)])), total: med(totals), probeUs };
 }
