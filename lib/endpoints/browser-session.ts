@@ -1,6 +1,7 @@
 import session from 'express-session';
 import type { Request, RequestHandler } from 'express';
 import type { ProxyContext } from '../context.js';
+import { withoutTouch } from '../stores/session-store.js';
 
 /** A validated authorization request, waiting for consent or for the upstream. */
 export interface Transaction {
@@ -54,7 +55,7 @@ export function browserSession(ctx: ProxyContext): RequestHandler {
   const mw = session({
     name: BROWSER_COOKIE,
     secret: ctx.cookieSecrets,
-    store: ctx.store.sessionStore(), // under the proxy's namespace
+    store: withoutTouch(ctx.store.sessionStore()), // under the proxy's namespace; never rolls, so no touch (see withoutTouch)
     resave: false,
     saveUninitialized: false,
     rolling: false,

@@ -71,6 +71,28 @@ class StoreBackedSessionStore extends session.Store {
   }
 }
 
+/**
+ * Internal: the same store without `touch()`, for the proxy's own browser leg. Its sessions never
+ * roll (`rolling: false`) and every change is saved explicitly, with the cookie's full `maxAge`, before
+ * the response; express-session would still `touch()` the store at the end of each request that came
+ * with the cookie (a read plus a compare-and-expire, or an `EXPIRE` on Redis), which only stretches
+ * the record past its cookie. express-session skips the touch for a store that has none.
+ */
+export function withoutTouch(inner: SessionStore): SessionStore {
+  return new UntouchedSessionStore(inner);
+}
+
+class UntouchedSessionStore extends session.Store {
+  readonly #inner: SessionStore;
+  constructor(inner: SessionStore) {
+    super();
+    this.#inner = inner;
+  }
+  override get(sid: string, callback: (err: unknown, session?: SessionData | null) => void): void { this.#inner.get(sid, callback); }
+  override set(sid: string, data: SessionData, callback?: Callback): void { this.#inner.set(sid, data, callback); }
+  override destroy(sid: string, callback?: Callback): void { this.#inner.destroy(sid, callback); }
+}
+
 function settle(promise: Promise<void>, callback: Callback | undefined): void {
   promise.then(() => callback?.(), (err: unknown) => {
     if (callback) callback(err);
