@@ -96,6 +96,8 @@ function clientIdProblem(clientId: string, allowHttpLoopback: boolean): string |
  * ```
  */
 export function isMetadataDocumentClientId(clientId: string, options?: { allowPrivateAddresses?: boolean }): boolean {
+  // Every id clientIdProblem accepts starts so; the early answer spares a registered id `new URL()`'s throw (~0.1 ms a sign-in).
+  if (typeof clientId !== 'string' || !/^https?:\/\//i.test(clientId)) return false;
   return clientIdProblem(clientId, options?.allowPrivateAddresses === true) === undefined;
 }
 
