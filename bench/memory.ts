@@ -66,21 +66,21 @@ const alive: unknown[] = [];
 type Template = SessionData;
 
 /** Bytes per live session with `n` sessions in an uncapped MemoryStore. */
-async function perSession(n: number, template: Template) {
+async function perSession(n: number, template: Template, apps = 1) {
   const store = new MemoryStore({ maxEntries: n * 10, logger: quiet });
   const ctx = services(store);
   const bs = browserStore(ctx);
   const before = await heap();
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) await createSession(ctx, { store: bs, template });
+  for (let i = 0; i < n; i++) await createSession(ctx, { store: bs, template }, { apps });
   const seconds = (performance.now() - t0) / 1000;
   alive.push(store, ctx);
   const after = await heap();
   const entries = store.size;
   alive.length = 0;
   await store.close();
-  log(`  ${n} sessions: ${entries} entries, ${((after - before) / 1048576).toFixed(1)} MiB heap, ${((after - before) / n).toFixed(0)} B/session (created in ${seconds.toFixed(1)} s)`);
-  return { sessions: n, entries, bytes: after - before, bytesPerSession: (after - before) / n, seconds };
+  log(`  ${n} sessions, ${apps} linked app${apps > 1 ? 's' : ''}: ${entries} entries, ${((after - before) / 1048576).toFixed(1)} MiB heap, ${((after - before) / n).toFixed(0)} B/session (created in ${seconds.toFixed(1)} s)`);
+  return { sessions: n, apps, entries, bytes: after - before, bytesPerSession: (after - before) / n, seconds };
 }
 
 /** The bound: a store capped at `maxEntries`, 2 × maxEntries sessions, then every TTL passes. */
@@ -145,7 +145,9 @@ async function main(): Promise<void> {
   log(`  keys per sign-in: real ${JSON.stringify(perSignIn)}  cheap path ${JSON.stringify(cheapKinds)}  ${sameKeys ? 'same' : 'DIFFERENT'}`);
 
   const perCount = [];
-  for (const n of values.sessions.split(',').map(Number)) perCount.push(await perSession(n, template));
+  const counts = values.sessions.split(',').map(Number);
+  for (const n of counts) perCount.push(await perSession(n, template));
+  perCount.push(await perSession(counts[0]!, template, 3)); // three linked apps (simulated vault records, see createSession)
   const boundResult = await bound(Number(values.bound), template);
   const cache = await tokenCache(Number(values.cache));
 

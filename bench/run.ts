@@ -24,6 +24,7 @@ import { machine, machineLine, table, type Row } from './report.js';
 import { registerClient, runSignIns, signIn, signInSteps, STEPS, type SignInRun } from './signin.js';
 import { startStubUpstream } from './upstream.js';
 import { compare, loadResults } from './compare.js';
+import { refreshBurst, runGets, runRefreshGrants, type LoopRun } from './refresh.js';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -86,7 +87,9 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   // The stub upstream runs here, with the load generator, so the server's CPU time is the proxy's alone.
   const upstream = await startStubUpstream();
-  const server = await startServer({ upstream: upstream.issuer });
+  const expiring = await startStubUpstream({ expiresIn: 1 }); // every use of its tokens is a refresh
+  const once = await startStubUpstream({ expiresIn: 1, refreshedExpiresIn: 3600 }); // one refresh, then an hour
+  const server = await startServer({ upstream: upstream.issuer, env: { BENCH_UPSTREAM_EXPIRING: expiring.issuer, BENCH_UPSTREAM_ONCE: once.issuer } });
   const { ready, cpu } = server;
   const throughput: Record<string, unknown> = {};
   const signIns: Record<string, SignInRun[]> = {};
@@ -166,21 +169,82 @@ async function main(): Promise<void> {
         }
       }
     }
+
+    if (wanted('refresh')) {
+      const workers = cfg.signinWorkers;
+      const secs = q ? 1 : 2;
+      log(`refresh: the refresh_token grant on ${workers} rotating chains, and tryGetToken() refreshing upstream on every request (${workers} sessions), ${secs} s per run, ${cfg.signinRounds} rounds`);
+      const chains: Record<string, string[]> = {};
+      const expTokens: Record<string, string[]> = {};
+      const expClients: Record<string, string> = {};
+      for (const [store, issuer] of Object.entries(ready.issuers)) {
+        chains[store] = [];
+        for (let i = 0; i < workers; i++) chains[store].push((await signIn(issuer, clients[store]!)).refresh_token);
+      }
+      for (const [store, issuer] of Object.entries(ready.refreshIssuers)) {
+        expClients[store] = await registerClient(issuer);
+        expTokens[store] = [];
+        for (let i = 0; i < workers; i++) expTokens[store].push((await signIn(issuer, expClients[store]!)).access_token);
+      }
+      const grants: Record<string, LoopRun[]> = {};
+      const upstreamRuns: Record<string, LoopRun[]> = {};
+      const upstreamCalls = () => expiring.counts['/token refresh_token'] ?? 0;
+      const calls: Record<string, number> = {};
+      for (let round = 0; round < cfg.signinRounds; round++) {
+        for (const [store, issuer] of Object.entries(ready.issuers)) {
+          const g = await runRefreshGrants({ issuer, clientId: clients[store]!, chains: chains[store]!, seconds: secs, cpu });
+          (grants[store] ??= []).push(g);
+          const before = upstreamCalls();
+          const u = await runGets({ url: `${ready.base}/${store}-exp/mcp-vault`, tokens: expTokens[store]!, seconds: secs, cpu });
+          calls[store] = (calls[store] ?? 0) + upstreamCalls() - before;
+          (upstreamRuns[store] ??= []).push(u);
+          log(`  ${store}: refresh grant ${g.perSecond.toFixed(0)}/s, ${g.cpuUs.toFixed(0)} µs CPU each${g.failed ? ` (${g.failed} failed: ${g.firstError})` : ''}; upstream refresh ${u.perSecond.toFixed(0)}/s, ${u.cpuUs.toFixed(0)} µs CPU each${u.failed ? ` (${u.failed} failed: ${u.firstError})` : ''}`);
+        }
+      }
+      const loopRow = (id: string, label: string, runs: LoopRun[], unit: Row['unit'], extra = ''): Row => {
+        const cpuUs = runs.map((x) => x.cpuUs);
+        const bad = runs.reduce((n, x) => n + x.failed, 0);
+        return {
+          id, case: label, value: median(runs.map((x) => x.perSecond)), spread: iqr(runs.map((x) => x.perSecond)), unit, cpuUs: median(cpuUs), cpuUsIqr: iqr(cpuUs), target: 'report',
+          note: `${Math.round(1e6 / median(cpuUs))}/s per core of server CPU${extra}${bad ? `, ${bad} FAILED: ${runs.find((x) => x.firstError)?.firstError}` : ''}`, ...(bad ? { pass: false } : {}),
+        };
+      };
+      for (const store of Object.keys(grants)) rows.push(loopRow(`refresh-grant-${store}`, `refresh_token grant (rotation) — ${storeName(store)}`, grants[store]!, 'refreshes/s'));
+      for (const store of Object.keys(upstreamRuns)) {
+        const done = upstreamRuns[store]!.reduce((n, x) => n + x.completed, 0);
+        rows.push(loopRow(`upstream-refresh-${store}`, `tryGetToken() refreshing upstream on every request (lock, upstream /token, vault write) — ${storeName(store)}`, upstreamRuns[store]!, 'refreshes/s', `; ${calls[store]} upstream refreshes for ${done} requests`));
+      }
+      // Single flight and the store lock: concurrent requests on one session whose token needs a refresh.
+      const burst = q ? 6 : 40;
+      for (const [store, issuer] of Object.entries(ready.onceIssuers)) {
+        const token = (await signIn(issuer, await registerClient(issuer))).access_token;
+        const urls = store === 'redis' ? [`${ready.base}/redis-once/mcp-vault`, `${ready.base}/redis-once-b/mcp-vault`] : [`${ready.base}/memory-once/mcp-vault`];
+        const b = await refreshBurst({ urls, token, n: burst, refreshes: () => once.counts['/token refresh_token'] ?? 0 });
+        log(`  ${store}: ${b.requests} concurrent requests${urls.length > 1 ? ' over two proxy instances' : ''} → ${b.upstreamRefreshes} upstream refresh(es), ${b.ok} answered 200`);
+        rows.push({
+          id: `refresh-burst-${store}`, case: `${burst} concurrent requests on one session needing a refresh${urls.length > 1 ? ', over two proxy instances on one Redis (store lock)' : ' (single flight)'} — ${storeName(store)}`,
+          value: b.upstreamRefreshes, unit: 'upstream refreshes', target: '1', pass: b.upstreamRefreshes === 1 && b.ok === b.requests, note: `${b.ok}/${b.requests} answered 200`,
+        });
+      }
+    }
   } catch (err) {
     failed = err;
   }
   const serverInfo = await server.shutdown();
   await upstream.close();
-  serverInfo.upstreamRequests = upstream.counts;
+  await expiring.close();
+  await once.close();
+  serverInfo.upstreamRequests = { main: upstream.counts, expiring: expiring.counts, once: once.counts };
   if (failed) throw failed;
 
   let memory: Record<string, unknown> | undefined;
   if (wanted('memory')) {
     log(`memory: MemoryStore with ${cfg.sessions} live sessions (node --expose-gc)`);
     memory = await runMemory();
-    const mem = memory as { keysPerSignIn: { same: boolean }; perCount: Array<{ sessions: number; entries: number; bytesPerSession: number; bytes: number }>; bound: { maxEntries: number; sessionsCreated: number; maxEntriesSeen: number; held: boolean; entriesAfterSweep: number; swept: boolean; bytesAfterSweep: number }; tokenCache: { entries: number; bytesPerEntry: number } };
+    const mem = memory as { keysPerSignIn: { same: boolean }; perCount: Array<{ sessions: number; apps: number; entries: number; bytesPerSession: number; bytes: number }>; bound: { maxEntries: number; sessionsCreated: number; maxEntriesSeen: number; held: boolean; entriesAfterSweep: number; swept: boolean; bytesAfterSweep: number }; tokenCache: { entries: number; bytesPerEntry: number } };
     for (const p of mem.perCount) {
-      rows.push({ id: `memory-${p.sessions}`, case: `memory: ${p.sessions.toLocaleString('en-US')} live sessions in MemoryStore`, value: p.bytesPerSession, unit: 'B/session', target: 'report', note: `${(p.bytes / 2 ** 20).toFixed(1)} MiB, ${p.entries / p.sessions} entries/session` });
+      const apps = p.apps > 1 ? `, ${p.apps} linked apps (simulated)` : '';
+      rows.push({ id: `memory-${p.sessions}${p.apps > 1 ? `-apps${p.apps}` : ''}`, case: `memory: ${p.sessions.toLocaleString('en-US')} live sessions in MemoryStore${apps}`, value: p.bytesPerSession, unit: 'B/session', target: 'report', note: `${(p.bytes / 2 ** 20).toFixed(1)} MiB, ${p.entries / p.sessions} entries/session` });
     }
     const b = mem.bound;
     rows.push({ id: 'memory-bound', case: `bound: maxEntries ${b.maxEntries}, ${b.sessionsCreated} sessions created`, value: b.maxEntriesSeen, unit: 'entries', target: `≤ ${b.maxEntries}`, pass: b.held, note: 'most entries held' });

@@ -10,8 +10,14 @@
  *   GET /redis/mcp(-vault)     the same on a RedisStore
  *   GET /sdk/mcp               the MCP SDK's requireBearerAuth with a jose HS256 verifier
  *
- * The two proxies are mounted at /memory/oauth and /redis/oauth and sign in at
- * the stub upstream (bench/upstream.ts), which runs in this process too.
+ *   GET /memory-exp/mcp-vault  tryGetToken() where every upstream token needs a refresh (bench/refresh.ts)
+ *   GET /redis-exp/mcp-vault   the same on RedisStore
+ *   GET /memory-once/mcp-vault, /redis-once/mcp-vault, /redis-once-b/mcp-vault
+ *                              tokens that need one refresh; /redis-once-b is a second proxy instance on
+ *                              the same Redis and issuer, so a burst across both shows the store lock
+ *
+ * The proxies are mounted at /<name>/oauth and sign in at the stub upstreams
+ * (bench/upstream.ts), which run in the load generator (BENCH_UPSTREAM…) or here.
  */
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
@@ -34,6 +40,10 @@ export interface ServerReady {
   type: 'ready';
   base: string;
   issuers: { memory: string; redis?: string };
+  /** Proxies whose upstream tokens always need a refresh. */
+  refreshIssuers: { memory: string; redis?: string };
+  /** Proxies whose upstream tokens need one refresh (then last an hour). */
+  onceIssuers: { memory: string; redis?: string };
   redisError?: string;
 }
 
@@ -60,6 +70,12 @@ async function main(): Promise<void> {
   const upstream: StubUpstream = process.env.BENCH_UPSTREAM
     ? { issuer: process.env.BENCH_UPSTREAM, counts: {}, close: async () => {} }
     : await startStubUpstream();
+  const expiring: StubUpstream = process.env.BENCH_UPSTREAM_EXPIRING
+    ? { issuer: process.env.BENCH_UPSTREAM_EXPIRING, counts: {}, close: async () => {} }
+    : await startStubUpstream({ expiresIn: 1 });
+  const once: StubUpstream = process.env.BENCH_UPSTREAM_ONCE
+    ? { issuer: process.env.BENCH_UPSTREAM_ONCE, counts: {}, close: async () => {} }
+    : await startStubUpstream({ expiresIn: 1, refreshedExpiresIn: 3600 });
   // One Express app per route under test, each with the route as its only layer, so that no route pays for
   // the path matching of the ones registered before it; the proxies' own endpoints get an app each too.
   const apps = new Map<string, Express>();
@@ -86,9 +102,9 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const resource = `${base}/mcp`;
 
-  const proxy = (name: string, store: Store): OAuthProxy => createOAuthProxy({
+  const proxy = (name: string, store: Store, provider = upstream.issuer): OAuthProxy => createOAuthProxy({
     issuer: `${base}/${name}/oauth`,
-    provider: upstream.issuer,
+    provider,
     clientId: 'bench-proxy',
     clientSecret: 'bench-proxy-upstream-secret',
     scopes: ['profile'], // no 'openid': no id_token, the identity comes from userinfo
@@ -124,11 +140,19 @@ async function main(): Promise<void> {
   route('/memory/mcp', memory.requireSession(), ok);
   route('/memory/mcp-vault', memory.requireSession(), okWithUpstreamToken);
   route('/sdk/mcp', sdk, ok);
+  const extraStores = [new MemoryStore({ logger }), new MemoryStore({ logger })];
+  const memoryExp = proxy('memory-exp', extraStores[0]!, expiring.issuer);
+  const memoryOnce = proxy('memory-once', extraStores[1]!, once.issuer);
+  route('/memory-exp/mcp-vault', memoryExp.requireSession(), okWithUpstreamToken);
+  route('/memory-once/mcp-vault', memoryOnce.requireSession(), okWithUpstreamToken);
+  const extraProxies = [memoryExp, memoryOnce];
 
   let redisProxy: OAuthProxy | undefined;
   let redisStore: RedisStore | undefined;
   let redisError: string | undefined;
-  const prefix = `bench-${randomBytes(6).toString('hex')}:`;
+  // A dedicated Redis (bench/growth.ts) gets a fixed prefix and is thrown away whole: no SCAN + DEL of millions of keys.
+  const prefix = process.env.BENCH_REDIS_PREFIX ?? `bench-${randomBytes(6).toString('hex')}:`;
+  const cleanup = !process.env.BENCH_REDIS_PREFIX;
   const client = createClient({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', socket: { connectTimeout: 2000, reconnectStrategy: false } });
   client.on('error', (err: unknown) => { redisError ??= err instanceof Error ? err.message : String(err); });
   try {
@@ -137,11 +161,22 @@ async function main(): Promise<void> {
     redisProxy = proxy('redis', redisStore);
     route('/redis/mcp', redisProxy.requireSession(), ok);
     route('/redis/mcp-vault', redisProxy.requireSession(), okWithUpstreamToken);
+    const redisExp = proxy('redis-exp', redisStore, expiring.issuer);
+    const redisOnce = proxy('redis-once', redisStore, once.issuer);
+    const redisOnceB = proxy('redis-once', redisStore, once.issuer); // a second instance: same issuer, same Redis
+    route('/redis-exp/mcp-vault', redisExp.requireSession(), okWithUpstreamToken);
+    route('/redis-once/mcp-vault', redisOnce.requireSession(), okWithUpstreamToken);
+    route('/redis-once-b/mcp-vault', redisOnceB.requireSession(), okWithUpstreamToken);
+    mount('/redis-exp/oauth', redisExp);
+    mount('/redis-once/oauth', redisOnce);
+    extraProxies.push(redisExp, redisOnce, redisOnceB);
   } catch (err) {
     redisError = err instanceof Error ? err.message : String(err);
   }
 
   mount('/memory/oauth', memory);
+  mount('/memory-exp/oauth', memoryExp);
+  mount('/memory-once/oauth', memoryOnce);
   if (redisProxy) mount('/redis/oauth', redisProxy);
 
   let closing = false;
@@ -151,8 +186,11 @@ async function main(): Promise<void> {
     closing = true;
     await memory.close();
     await memoryStore.close();
+    for (const p of extraProxies) await p.close();
+    for (const st of extraStores) await st.close();
     if (redisProxy) await redisProxy.close();
     if (redisStore) await redisStore.close();
+    if (client.isOpen && !cleanup) await client.close();
     if (client.isOpen) {
       let deleted = 0;
       for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
@@ -165,6 +203,8 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await upstream.close();
+    await expiring.close();
+    await once.close();
     const exit = () => process.exit(0); // writes the --cpu-prof profile, if any
     if (process.connected) process.send!({ type: 'closed', upstreamRequests: upstream.counts, warnings: [...new Set(warnings)] }, exit);
     else exit();
@@ -190,7 +230,8 @@ async function main(): Promise<void> {
   });
   process.on('disconnect', () => void shutdown());
 
-  const ready: ServerReady = { type: 'ready', base, issuers: { memory: `${base}/memory/oauth`, ...(redisProxy ? { redis: `${base}/redis/oauth` } : {}) }, ...(redisError ? { redisError } : {}) };
+  const issuers = (name: string) => ({ memory: `${base}/memory${name}/oauth`, ...(redisProxy ? { redis: `${base}/redis${name}/oauth` } : {}) });
+  const ready: ServerReady = { type: 'ready', base, issuers: issuers(''), refreshIssuers: issuers('-exp'), onceIssuers: issuers('-once'), ...(redisError ? { redisError } : {}) };
   process.send?.(ready);
 }
 

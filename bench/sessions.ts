@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { SessionData, Store as SessionStore } from 'express-session';
 import { createContext, type ProxyContext } from '../lib/context.js';
 import { parseOptions, type OAuthProxyOptions } from '../lib/options.js';
-import { MemoryStore } from '../lib/index.js';
+import { MemoryStore, type Store } from '../lib/index.js';
 import { randomToken } from '../lib/crypto.js';
 
 /** A logger that drops warnings (the bench's options are deliberately not production ones) and prints errors. */
@@ -37,7 +37,7 @@ export class RecordingStore extends MemoryStore {
 }
 
 /** The proxy's services on a given store, as createOAuthProxy() wires them (no HTTP). */
-export function services(store: MemoryStore, extra: Partial<OAuthProxyOptions> = {}): ProxyContext {
+export function services(store: Store, extra: Partial<OAuthProxyOptions> = {}): ProxyContext {
   return createContext(parseOptions({
     issuer: 'http://127.0.0.1:9/oauth',
     provider: 'http://127.0.0.1:9',
@@ -62,7 +62,7 @@ export function services(store: MemoryStore, extra: Partial<OAuthProxyOptions> =
  * the browser leg leaves (serialised like a real one, through the same adapter).
  * Values are random per session, like the stub upstream's.
  */
-export async function createSession(ctx: ProxyContext, browser: { store: SessionStore; template: SessionData }): Promise<string> {
+export async function createSession(ctx: ProxyContext, browser: { store: SessionStore; template: SessionData }, o: { apps?: number; out?: { browserSid?: string } } = {}): Promise<string> {
   const pid = ctx.upstream.id;
   const now = ctx.clock();
   const n = randomBytes(6).toString('hex');
@@ -85,12 +85,19 @@ export async function createSession(ctx: ProxyContext, browser: { store: Session
   const sealed = (await ctx.vault.get(sid, pid))!;
   await ctx.vault.put(sid, pid, sealed, ctx.broker.vaultTtlMs(sealed));
   await ctx.refreshTokens.issue({ sid, clientId, scope: consumed.scope });
+  // Linked apps (issue 10, not built yet): more providers' sealed token sets under the same sid, written
+  // through the Vault API as the token endpoint writes the first one. A simulation of their storage only.
+  for (let app = 2; app <= (o.apps ?? 1); app++) {
+    const more = { ...tokens, access_token: `up_at_${randomBytes(16).toString('base64url')}`, refresh_token: `up_rt_${randomBytes(16).toString('base64url')}` };
+    await ctx.vault.put(sid, `${pid}-app${app}`, more, ctx.broker.vaultTtlMs(more));
+  }
   // browser leg: one express-session record per browser that signed in
   const browserSid = randomBytes(24).toString('base64url');
   const data = JSON.parse(JSON.stringify(browser.template)) as SessionData;
   // express-session hands stores a Cookie whose `maxAge` is a getter (not serialised); the adapter's TTL reads it.
   Object.defineProperty(data.cookie, 'maxAge', { value: data.cookie.originalMaxAge, enumerable: false });
   await new Promise<void>((resolve, reject) => browser.store.set(browserSid, data, (err?: unknown) => (err ? reject(err) : resolve())));
+  if (o.out) o.out.browserSid = browserSid;
   return sid;
 }
 

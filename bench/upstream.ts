@@ -21,7 +21,16 @@ export interface StubUpstream {
   close(): Promise<void>;
 }
 
-export async function startStubUpstream(): Promise<StubUpstream> {
+/** Options of {@link startStubUpstream}. */
+export interface StubUpstreamOptions {
+  /** `expires_in` of the access tokens it issues, in seconds. Default 3600; 1 makes every use of the token a refresh. */
+  expiresIn?: number;
+  /** `expires_in` of access tokens from the `refresh_token` grant. Default: `expiresIn`. */
+  refreshedExpiresIn?: number;
+}
+
+export async function startStubUpstream(o: StubUpstreamOptions = {}): Promise<StubUpstream> {
+  const expiresIn = o.expiresIn ?? 3600;
   const counts: Record<string, number> = {};
   let issuer = '';
   let n = 0;
@@ -58,14 +67,20 @@ export async function startStubUpstream(): Promise<StubUpstream> {
       return res.end();
     }
     if (url.pathname === '/token') {
-      req.resume();
-      req.on('end', () => json(200, {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => { if (body.length < 4096) body += d; });
+      req.on('end', () => {
+        const grant = new URLSearchParams(body).get('grant_type') ?? 'none';
+        counts[`/token ${grant}`] = (counts[`/token ${grant}`] ?? 0) + 1;
+        json(200, {
         access_token: `up_at_${randomBytes(16).toString('base64url')}`,
         token_type: 'Bearer',
-        expires_in: 3600,
+        expires_in: grant === 'refresh_token' ? o.refreshedExpiresIn ?? expiresIn : expiresIn,
         refresh_token: `up_rt_${randomBytes(16).toString('base64url')}`,
         scope: 'profile',
-      }));
+        });
+      });
       return;
     }
     if (url.pathname === '/userinfo') {
