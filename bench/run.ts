@@ -7,13 +7,13 @@
  *
  * Options: --duration s (per run, 1) --rounds n (16) --connections n (50)
  *   --signin-seconds s (3) --signin-workers n (8) --signin-rounds n (5) --signin-steps n (150)
- *   --sessions 10000,100000 --bound n (10000)
+ *   --sessions 10000,100000 --bound n (10000) --growth 1000,100000,1000000 (live sessions in a dedicated Redis)
  *   --only ids (comma list of case ids, plus `signin`, `memory`, `micro`)
  *   --compare path (print the change against an earlier results.json)
  *   --quick (tiny run for CI: 1 s, 1 round, 4 connections, 100 sessions) --out path (bench/results.json)
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,7 +32,7 @@ const { values: a } = parseArgs({
   options: {
     duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' },
     'signin-seconds': { type: 'string' }, 'signin-workers': { type: 'string' }, 'signin-rounds': { type: 'string' }, 'signin-steps': { type: 'string' },
-    sessions: { type: 'string' }, bound: { type: 'string' },
+    sessions: { type: 'string' }, bound: { type: 'string' }, growth: { type: 'string' },
     only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, compare: { type: 'string' },
   },
 });
@@ -48,6 +48,7 @@ const cfg = {
   signinSteps: Number(a['signin-steps'] ?? (q ? 3 : 150)),
   sessions: a.sessions ?? (q ? '100' : '10000,100000'),
   bound: a.bound ?? (q ? '100' : '10000'),
+  growth: a.growth ?? (q ? '100,1000' : '1000,100000,1000000'),
   cache: q ? '100' : '10000',
   soakSeconds: Number(a['soak-seconds'] ?? (q ? 5 : 600)), // per store (bench/soak.ts)
   out: resolve(a.out ?? join(root, 'bench', 'results.json')),
@@ -67,13 +68,24 @@ const CASES: Case[] = [
 const storeName = (s: string) => (s === 'memory' ? 'MemoryStore' : 'RedisStore');
 
 function runMemory(): Promise<Record<string, unknown>> {
-  const args = ['--expose-gc', '--max-old-space-size=4096', '--import', 'tsx', join(root, 'bench', 'memory.ts'), '--sessions', cfg.sessions, '--bound', cfg.bound, '--cache', cfg.cache, '--calibrate', q ? '3' : '20'];
+  return runChild(['--expose-gc', '--max-old-space-size=4096', '--import', 'tsx', join(root, 'bench', 'memory.ts'), '--sessions', cfg.sessions, '--bound', cfg.bound, '--cache', cfg.cache, '--calibrate', q ? '3' : '20'], 'memory');
+}
+
+function runGrowth(): Promise<Record<string, unknown>> {
+  return runChild(['--max-old-space-size=4096', '--import', 'tsx', join(root, 'bench', 'growth.ts'), '--sizes', cfg.growth, '--rounds', q ? '1' : '6', '--sample', q ? '5' : '200', ...(q ? ['--connections', '4'] : [])], 'growth');
+}
+
+function hasRedisServer(): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'redis-server')));
+}
+
+function runChild(args: string[], what: string): Promise<Record<string, unknown>> {
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
   return new Promise((res, rej) => child.on('exit', (code) => {
     const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-    if (code !== 0 || !line) rej(new Error(`memory bench failed (exit ${code})`));
+    if (code !== 0 || !line) rej(new Error(`${what} bench failed (exit ${code})`));
     else res(JSON.parse(line.slice(7)) as Record<string, unknown>);
   }));
 }
@@ -253,6 +265,41 @@ async function main(): Promise<void> {
     if (!mem.keysPerSignIn.same) rows.push({ id: 'memory-keys', case: 'memory: cheap path leaves the same keys as a real sign-in', value: 0, unit: 'entries', target: 'same', pass: false });
   }
 
+  let growth: Record<string, unknown> | undefined;
+  if (wanted('growth') && !hasRedisServer()) log('growth: no redis-server on PATH, skipped (it needs a dedicated Redis)');
+  else if (wanted('growth')) {
+    log(`growth: ${cfg.growth} live sessions in a dedicated redis-server on a free port`);
+    growth = await runGrowth();
+    type Point = { sessions: number; keys: number; usedMemory: number; populateSeconds: number; populated: number; unprotectedCpuUs: number; cases: Record<string, { ratio: number; ratioIqr: [number, number]; cpuUs: number; cpuUsIqr: [number, number]; failures: number; rps?: number }>; refresh: { perSecond: number; cpuUs: number; cpuUsIqr: [number, number]; failed: number; firstError?: string } };
+    const g = growth as { bytes: Record<string, number>; points: Point[]; usedMemoryPerSession?: number };
+    const size = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n));
+    const series: Record<string, Array<[number, number]>> = {};
+    for (const p of g.points) {
+      for (const [id, c] of Object.entries(p.cases)) {
+        const label = id === 'session-redis' ? 'requireSession() — RedisStore' : '+ tryGetToken() vault read — RedisStore';
+        rows.push({ id: `growth-${id}-${p.sessions}`, case: `growth: ${label}, ${size(p.sessions)} live sessions`, value: c.rps ?? NaN, unit: 'req/s', ratio: c.ratio, ratioIqr: c.ratioIqr, cpuUs: c.cpuUs, cpuUsIqr: c.cpuUsIqr, target: 'flat', ...(c.failures ? { pass: false, note: `${c.failures} failed requests: INVALID` } : {}) });
+        (series[id] ??= []).push([p.sessions, c.cpuUs]);
+      }
+      rows.push({ id: `growth-refresh-grant-${p.sessions}`, case: `growth: refresh_token grant — RedisStore, ${size(p.sessions)} live sessions`, value: p.refresh.perSecond, unit: 'refreshes/s', cpuUs: p.refresh.cpuUs, cpuUsIqr: p.refresh.cpuUsIqr, target: 'flat', note: `${p.keys.toLocaleString('en-US')} keys, used_memory ${(p.usedMemory / 2 ** 20).toFixed(0)} MiB${p.populated ? `, ${p.populated.toLocaleString('en-US')} populated in ${p.populateSeconds.toFixed(0)} s` : ''}${p.refresh.failed ? `, ${p.refresh.failed} FAILED: ${p.refresh.firstError}` : ''}`, ...(p.refresh.failed ? { pass: false } : {}) });
+      (series['refresh-grant'] ??= []).push([p.sessions, p.refresh.cpuUs]);
+    }
+    // Slope: least squares of CPU per operation against log10(live sessions), and last ÷ first.
+    for (const [id, pts] of Object.entries(series)) {
+      if (pts.length < 2) continue;
+      const xs = pts.map(([n]) => Math.log10(n));
+      const ys = pts.map(([, y]) => y);
+      const mx = xs.reduce((s0, x) => s0 + x, 0) / xs.length;
+      const my = ys.reduce((s0, y) => s0 + y, 0) / ys.length;
+      const slope = xs.reduce((s0, x, i) => s0 + (x - mx) * (ys[i]! - my), 0) / xs.reduce((s0, x) => s0 + (x - mx) ** 2, 0);
+      const label = id === 'session-redis' ? 'requireSession()' : id === 'vault-redis' ? 'vault read' : 'refresh_token grant';
+      const [n0, y0] = pts[0]!;
+      const [n1, y1] = pts.at(-1)!;
+      rows.push({ id: `growth-slope-${id}`, case: `growth slope: ${label} server CPU per op at ${size(n1)} ÷ at ${size(n0)} sessions`, value: y1 / y0, unit: '×', target: 'flat', note: `${slope >= 0 ? '+' : ''}${slope.toFixed(1)} µs per 10× sessions (least squares; ${(slope / my * 100).toFixed(1)}% of the mean per 10×)` });
+    }
+    rows.push({ id: 'redis-bytes-apps1', case: 'Redis: bytes per live session (MEMORY USAGE over its keys), one linked app', value: g.bytes.apps1!, unit: 'B/session', target: 'report', note: `${g.bytes.keysApps1} keys${g.usedMemoryPerSession ? `; used_memory grows ${Math.round(g.usedMemoryPerSession)} B per session` : ''}` });
+    rows.push({ id: 'redis-bytes-apps3', case: 'Redis: bytes per live session, three linked apps (simulated vault records, issue 10)', value: g.bytes.apps3!, unit: 'B/session', target: 'report', note: `${g.bytes.keysApps3} keys` });
+  }
+
   let micro: MicroResult[] | undefined;
   if (wanted('micro')) {
     log('per-request CPU in-process (no HTTP): best of 5 repetitions');
@@ -272,7 +319,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${text}${microText}\n\nMachine: ${machineLine(m)}\n`);
   const missed = rows.filter((r) => r.pass === false).map((r) => r.case);
   process.stdout.write(missed.length ? `Targets missed: ${missed.join('; ')}\n` : 'All targets met.\n');
-  const results = { machine: m, config: { ...cfg, out: relative(root, cfg.out) }, rows, table: text, missed, throughput, signIns, signInSteps: steps, memory, micro, server: serverInfo };
+  const results = { machine: m, config: { ...cfg, out: relative(root, cfg.out) }, rows, table: text, missed, throughput, signIns, signInSteps: steps, memory, growth, micro, server: serverInfo };
   if (earlier) process.stdout.write(`\nChange against ${a.compare} (${(earlier as { machine?: { date?: string } }).machine?.date ?? '?'}):\n\n${compare(earlier, results)}\n`);
   mkdirSync(dirname(cfg.out), { recursive: true });
   writeFileSync(cfg.out, `${JSON.stringify(results, null, 2)}\n`);

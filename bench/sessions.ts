@@ -9,7 +9,8 @@ import type { SessionData, Store as SessionStore } from 'express-session';
 import { createContext, type ProxyContext } from '../lib/context.js';
 import { parseOptions, type OAuthProxyOptions } from '../lib/options.js';
 import { MemoryStore, type Store } from '../lib/index.js';
-import { randomToken } from '../lib/crypto.js';
+import { randomToken, sha256 } from '../lib/crypto.js';
+import { keys } from '../lib/stores/keys.js';
 
 /** A logger that drops warnings (the bench's options are deliberately not production ones) and prints errors. */
 export const quiet = { warn: () => {}, error: (o: unknown, m?: string) => console.error(m, o) };
@@ -103,3 +104,32 @@ export async function createSession(ctx: ProxyContext, browser: { store: Session
 
 /** The browser-session store the proxy uses (under its namespace). */
 export const browserStore = (ctx: ProxyContext): SessionStore => ctx.store.sessionStore();
+
+/**
+ * The state a completed sign-in leaves, written once each through the same services and store API
+ * (sealed vault record, session record, refresh-token record, used-code marker, browser session), all
+ * at once: no intermediate writes (the callback's short-lived first copies, the code itself). For
+ * populating a store with a million sessions in minutes; {@link createSession} is the faithful path.
+ */
+export async function createLiveSession(ctx: ProxyContext, browser: { store: SessionStore; template: SessionData }): Promise<string> {
+  const pid = ctx.upstream.id;
+  const now = ctx.clock();
+  const n = randomBytes(6).toString('hex');
+  const tokens = {
+    access_token: `up_at_${randomBytes(16).toString('base64url')}`, token_type: 'bearer',
+    refresh_token: `up_rt_${randomBytes(16).toString('base64url')}`, expires_at: Math.floor(now / 1000) + 3600, scope: 'profile',
+  };
+  const claims = { sub: `bench-user-${n}`, name: 'Bench User', email: `user${n}@bench.example` };
+  const clientId = 'mop_client_benchbenchbenchbenchbenc';
+  const sid = randomToken(ctx.random, 'sid_', 18);
+  const data = JSON.parse(JSON.stringify(browser.template)) as SessionData;
+  Object.defineProperty(data.cookie, 'maxAge', { value: data.cookie.originalMaxAge, enumerable: false });
+  await Promise.all([
+    ctx.vault.put(sid, pid, tokens, ctx.broker.vaultTtlMs(tokens)),
+    ctx.sessions.save({ sid, sub: claims.sub, clientId, scope: 'profile', claims, providers: [pid], createdAt: now }, ctx.options.refreshTokenTtl * 1000),
+    ctx.refreshTokens.issue({ sid, clientId, scope: 'profile' }),
+    ctx.store.set(keys.codeUsed(sha256(randomToken(ctx.random, 'mop_code_'))), sid, ctx.options.codeTtl * 1000 * 10),
+    new Promise<void>((resolve, reject) => browser.store.set(randomBytes(24).toString('base64url'), data, (err?: unknown) => (err ? reject(err) : resolve()))),
+  ]);
+  return sid;
+}
