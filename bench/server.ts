@@ -31,6 +31,7 @@ import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middlew
 import { InvalidTokenError as SdkInvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { createOAuthProxy, MemoryStore, RedisStore, type OAuthProxy, type Store } from '../lib/index.js';
 import { startStubUpstream, type StubUpstream } from './upstream.js';
+import { startFastMcp } from './peer.js';
 
 export const BENCH_SECRET = 'bench-signing-secret-0123456789-abcdefghijk';
 const BENCH_VAULT_KEY = 'bench-vault-key-0123456789-abcdefghijklmnopq';
@@ -45,6 +46,9 @@ export interface ServerReady {
   /** Proxies whose upstream tokens need one refresh (then last an hour). */
   onceIssuers: { memory: string; redis?: string };
   redisError?: string;
+  /** Base URL of the fastmcp peer (bench/peer.ts), or why it could not start. */
+  fastmcp?: string;
+  fastmcpError?: string;
 }
 
 const warnings: string[] = [];
@@ -174,6 +178,18 @@ async function main(): Promise<void> {
     redisError = err instanceof Error ? err.message : String(err);
   }
 
+  // The second peer: fastmcp's OAuth proxy on its own server; its authenticate() in front of the same handler here.
+  let fastmcp: Awaited<ReturnType<typeof startFastMcp>> | undefined;
+  let fastmcpError: string | undefined;
+  if (process.env.BENCH_PEERS !== '0') {
+    try {
+      fastmcp = await startFastMcp(upstream.issuer);
+      route('/fastmcp/mcp', fastmcp.auth, ok);
+    } catch (err) {
+      fastmcpError = err instanceof Error ? err.message : String(err);
+    }
+  }
+
   mount('/memory/oauth', memory);
   mount('/memory-exp/oauth', memoryExp);
   mount('/memory-once/oauth', memoryOnce);
@@ -205,6 +221,7 @@ async function main(): Promise<void> {
     await upstream.close();
     await expiring.close();
     await once.close();
+    await fastmcp?.stop().catch(() => {});
     const exit = () => process.exit(0); // writes the --cpu-prof profile, if any
     if (process.connected) process.send!({ type: 'closed', upstreamRequests: upstream.counts, warnings: [...new Set(warnings)] }, exit);
     else exit();
@@ -231,7 +248,7 @@ async function main(): Promise<void> {
   process.on('disconnect', () => void shutdown());
 
   const issuers = (name: string) => ({ memory: `${base}/memory${name}/oauth`, ...(redisProxy ? { redis: `${base}/redis${name}/oauth` } : {}) });
-  const ready: ServerReady = { type: 'ready', base, issuers: issuers(''), refreshIssuers: issuers('-exp'), onceIssuers: issuers('-once'), ...(redisError ? { redisError } : {}) };
+  const ready: ServerReady = { type: 'ready', base, issuers: issuers(''), refreshIssuers: issuers('-exp'), onceIssuers: issuers('-once'), ...(redisError ? { redisError } : {}), ...(fastmcp ? { fastmcp: fastmcp.base } : {}), ...(fastmcpError ? { fastmcpError } : {}) };
   process.send?.(ready);
 }
 

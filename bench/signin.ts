@@ -119,7 +119,7 @@ export interface SignInRun {
  * Runs complete sign-ins from `workers` concurrent loops for `durationMs`; counts only completed flows.
  * `register: true`: every sign-in registers its client first (a full sign-in); else all use `clientId`.
  */
-export async function runSignIns(o: { issuer: string; clientId?: string; register?: boolean; workers: number; durationMs: number; cpu?: CpuProbe }): Promise<SignInRun> {
+export async function runSignIns(o: { issuer: string; clientId?: string; register?: boolean; workers: number; durationMs: number; cpu?: CpuProbe; flow?: () => Promise<unknown> }): Promise<SignInRun> {
   const cpu0 = await o.cpu?.();
   let completed = 0;
   let failed = 0;
@@ -129,7 +129,7 @@ export async function runSignIns(o: { issuer: string; clientId?: string; registe
   const worker = async () => {
     while (performance.now() < deadline) {
       try {
-        await signIn(o.issuer, o.register ? undefined : o.clientId);
+        await (o.flow ? o.flow() : signIn(o.issuer, o.register ? undefined : o.clientId));
         completed += 1;
       } catch (err) {
         failed += 1;
