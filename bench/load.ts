@@ -47,8 +47,8 @@ export async function measure(t: Target, o: { connections: number; seconds: numb
 
 /** The q-quantile (0…1) with linear interpolation; `median` is q = 0.5. */
 export const quantile = (xs: readonly number[], q: number): number => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b); // a NaN (0/0: a run with no answers) would scramble the sort
+  if (s.length === 0) return NaN;
   const pos = (s.length - 1) * q;
   const lo = Math.floor(pos);
   return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (pos - lo);

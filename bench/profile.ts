@@ -79,7 +79,7 @@ async function main(): Promise<void> {
         const run = await runSignIns({ issuer, register: true, workers: 8, durationMs: Number(values.seconds) * 1000 });
         await server.profileStop(path);
         const c = costs(JSON.parse(readFileSync(path, 'utf8')) as Profile, run.completed);
-        console.log(`\n${route}: ${run.perSecond.toFixed(1)} sign-ins/s, ${(c.total / 1000).toFixed(2)} ms CPU/sign-in in the main thread (register → authorize → consent → callback → token; stub upstream in another process) — ${path}`);
+        console.log(`\n${route}: ${run.perSecond.toFixed(1)} sign-ins/s (${run.failed} failed${run.firstError ? `: ${run.firstError}` : ""}), ${(c.total / 1000).toFixed(2)} ms CPU/sign-in in the main thread (register → authorize → consent → callback → token; stub upstream in another process) — ${path}`);
         print('by module (µs per sign-in)', undefined, c.byModule, Number(values.top));
         print('by function (self time, µs per sign-in)', undefined, c.byFunction, Number(values.top));
         continue;

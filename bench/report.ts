@@ -63,7 +63,8 @@ const fmtPass = (r: Row) => (r.pass === undefined ? '' : r.pass ? 'pass' : 'FAIL
 const fmtCpuCell = (r: Row) => {
   if (r.cpuUs === undefined || !Number.isFinite(r.cpuUs)) return '';
   const ratio = r.cpuRatio === undefined ? '' : `; ratio ${r.cpuRatio.toFixed(2)}${fmtSpread(r.cpuRatioIqr, (x) => x.toFixed(2))}`;
-  return `${fmtCpu(r.cpuUs)}${fmtSpread(r.cpuUsIqr, (x) => fmtCpu(x).replace(/ .*/, ''))}${ratio}`;
+  const cpuUs = r.cpuUs;
+  return `${fmtCpu(cpuUs)}${fmtSpread(r.cpuUsIqr, (x) => (cpuUs >= 1000 ? (x / 1000).toFixed(2) : x.toFixed(x >= 100 ? 0 : 1)))}${ratio}`;
 };
 
 /** A Markdown table (also readable in a terminal). Spreads are interquartile ranges over the rounds. */

@@ -43,13 +43,13 @@ const cfg = {
   rounds: Number(a.rounds ?? (q ? 1 : 16)),
   connections: Number(a.connections ?? (q ? 4 : 50)),
   warmup: !q,
-  signinSeconds: Number(a['signin-seconds'] ?? (q ? 1 : 3)),
+  signinSeconds: Number(a['signin-seconds'] ?? (q ? 0.5 : 3)),
   signinWorkers: Number(a['signin-workers'] ?? (q ? 2 : 8)),
   signinRounds: Number(a['signin-rounds'] ?? (q ? 1 : 5)),
-  signinSteps: Number(a['signin-steps'] ?? (q ? 3 : 150)),
+  signinSteps: Number(a['signin-steps'] ?? (q ? 2 : 150)),
   sessions: a.sessions ?? (q ? '100' : '10000,100000'),
   bound: a.bound ?? (q ? '100' : '10000'),
-  growth: a.growth ?? (q ? '100,1000' : '1000,100000,1000000'),
+  growth: a.growth ?? (q ? '100,300' : '1000,100000,1000000'),
   cache: q ? '100' : '10000',
   soakSeconds: Number(a['soak-seconds'] ?? (q ? 5 : 600)), // per store (bench/soak.ts)
   out: resolve(a.out ?? join(root, 'bench', 'results.json')),
@@ -74,7 +74,7 @@ function runMemory(): Promise<Record<string, unknown>> {
 }
 
 function runGrowth(): Promise<Record<string, unknown>> {
-  return runChild(['--max-old-space-size=4096', '--import', 'tsx', join(root, 'bench', 'growth.ts'), '--sizes', cfg.growth, '--rounds', q ? '1' : '6', '--sample', q ? '5' : '200', ...(q ? ['--connections', '4'] : [])], 'growth');
+  return runChild(['--max-old-space-size=4096', '--import', 'tsx', join(root, 'bench', 'growth.ts'), '--sizes', cfg.growth, '--rounds', q ? '1' : '6', '--sample', q ? '3' : '200', ...(q ? ['--connections', '4'] : [])], 'growth');
 }
 
 function hasRedisServer(): boolean {
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
 
     if (wanted('signin')) {
       log(`sign-ins: ${cfg.signinWorkers} concurrent browsers, register → authorize → consent → upstream stub → callback → token, ${cfg.signinSeconds} s per run, ${cfg.signinRounds} rounds`);
-      for (const issuer of Object.values(ready.issuers)) await runSignIns({ issuer, register: true, workers: cfg.signinWorkers, durationMs: q ? 200 : 1500 }); // warm-up
+      if (!q) for (const issuer of Object.values(ready.issuers)) await runSignIns({ issuer, register: true, workers: cfg.signinWorkers, durationMs: 1500 }); // warm-up
       for (let round = 0; round < cfg.signinRounds; round++) {
         for (const [store, issuer] of Object.entries(ready.issuers)) {
           const run = await runSignIns({ issuer, register: true, workers: cfg.signinWorkers, durationMs: cfg.signinSeconds * 1000, cpu });
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
       }
       if (ready.fastmcp) {
         const base = ready.fastmcp;
-        await runSignIns({ issuer: base, workers: cfg.signinWorkers, durationMs: q ? 200 : 1500, flow: () => fastmcpSignIn(base) }); // warm-up
+        if (!q) await runSignIns({ issuer: base, workers: cfg.signinWorkers, durationMs: 1500, flow: () => fastmcpSignIn(base) }); // warm-up
         for (let round = 0; round < cfg.signinRounds; round++) {
           const run = await runSignIns({ issuer: base, workers: cfg.signinWorkers, durationMs: cfg.signinSeconds * 1000, cpu, flow: () => fastmcpSignIn(base) });
           (signIns.fastmcp ??= []).push(run);
@@ -200,7 +200,7 @@ async function main(): Promise<void> {
 
     if (wanted('refresh')) {
       const workers = cfg.signinWorkers;
-      const secs = q ? 1 : 2;
+      const secs = q ? 0.5 : 2;
       log(`refresh: the refresh_token grant on ${workers} rotating chains, and tryGetToken() refreshing upstream on every request (${workers} sessions), ${secs} s per run, ${cfg.signinRounds} rounds`);
       const chains: Record<string, string[]> = {};
       const expTokens: Record<string, string[]> = {};
