@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   log(`growth: dedicated redis-server at ${redis.url}`);
   const prefix = 'growth:';
   const upstream = await startStubUpstream();
-  const server = await startServer({ upstream: upstream.issuer, env: { REDIS_URL: redis.url, BENCH_REDIS_PREFIX: prefix } });
+  const server = await startServer({ upstream: upstream.issuer, env: { REDIS_URL: redis.url, BENCH_REDIS_PREFIX: prefix, BENCH_PEERS: '0' } });
   const client = createClient({ url: redis.url });
   client.on('error', (e: unknown) => log(`redis client: ${String(e)}`));
   await client.connect();
