@@ -7,7 +7,7 @@ export interface Row {
   case: string;
   /** req/s, sign-ins/s, bytes per session, … (see `unit`): the median over rounds. */
   value: number;
-  unit: 'req/s' | 'sign-ins/s' | 'refreshes/s' | 'B/session' | 'B/entry' | 'entries' | 'µs' | 'upstream refreshes' | '×';
+  unit: 'req/s' | 'sign-ins/s' | 'refreshes/s' | 'B/session' | 'B/entry' | 'entries' | 'µs' | 'ms' | 'upstream refreshes' | '×';
   /** Interquartile range of `value` over the rounds (or its range, when there are fewer than 4). */
   spread?: [number, number];
   /** Ratio to the unprotected route in the same run (throughput rows). */

@@ -8,7 +8,7 @@
  * Options: --duration s (per run, 1) --rounds n (16) --connections n (50)
  *   --signin-seconds s (3) --signin-workers n (8) --signin-rounds n (5) --signin-steps n (150)
  *   --sessions 10000,100000 --bound n (10000) --growth 1000,100000,1000000 (live sessions in a dedicated Redis)
- *   --only ids (comma list of case ids, plus `signin`, `memory`, `micro`)
+ *   --only ids (comma list of case ids, plus `signin`, `refresh`, `growth`, `memory`, `micro`, `soak`) --soak-seconds s (600 per store; bench/soak.ts)
  *   --compare path (print the change against an earlier results.json)
  *   --quick (tiny run for CI: 1 s, 1 round, 4 connections, 100 sessions) --out path (bench/results.json)
  */
@@ -24,6 +24,7 @@ import { machine, machineLine, table, type Row } from './report.js';
 import { registerClient, runSignIns, signIn, signInSteps, STEPS, type SignInRun } from './signin.js';
 import { startStubUpstream } from './upstream.js';
 import { compare, loadResults } from './compare.js';
+import { runSoak, soakRows, type SoakRun } from './soak.js';
 import { fastmcpSignIn } from './peer.js';
 import { refreshBurst, runGets, runRefreshGrants, type LoopRun } from './refresh.js';
 
@@ -34,7 +35,7 @@ const { values: a } = parseArgs({
     duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' },
     'signin-seconds': { type: 'string' }, 'signin-workers': { type: 'string' }, 'signin-rounds': { type: 'string' }, 'signin-steps': { type: 'string' },
     sessions: { type: 'string' }, bound: { type: 'string' }, growth: { type: 'string' },
-    only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, compare: { type: 'string' },
+    only: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, compare: { type: 'string' }, 'soak-seconds': { type: 'string' },
   },
 });
 const q = a.quick;
@@ -326,7 +327,7 @@ async function main(): Promise<void> {
   let soak: SoakRun[] | undefined;
   if (wanted('soak')) {
     soak = await runSoak({ seconds: cfg.soakSeconds, stores: ready.redisError ? ['memory'] : ['redis', 'memory'], users: q ? 4 : 16 });
-    rows.push(...soakRows(soak));
+    rows.push(...soakRows(soak).map((r, i) => ({ id: `soak-${soak![i]?.store ?? i}`, ...r })));
   }
 
   m.loadavgEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
@@ -335,7 +336,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${text}${microText}\n\nMachine: ${machineLine(m)}\n`);
   const missed = rows.filter((r) => r.pass === false).map((r) => r.case);
   process.stdout.write(missed.length ? `Targets missed: ${missed.join('; ')}\n` : 'All targets met.\n');
-  const results = { machine: m, config: { ...cfg, out: relative(root, cfg.out) }, rows, table: text, missed, throughput, signIns, signInSteps: steps, memory, growth, micro, server: serverInfo };
+  const results = { machine: m, config: { ...cfg, out: relative(root, cfg.out) }, rows, table: text, missed, throughput, signIns, signInSteps: steps, memory, growth, micro, soak, server: serverInfo };
   if (earlier) process.stdout.write(`\nChange against ${a.compare} (${(earlier as { machine?: { date?: string } }).machine?.date ?? '?'}):\n\n${compare(earlier, results)}\n`);
   mkdirSync(dirname(cfg.out), { recursive: true });
   writeFileSync(cfg.out, `${JSON.stringify(results, null, 2)}\n`);

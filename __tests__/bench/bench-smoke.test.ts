@@ -71,5 +71,5 @@ describe('npm run bench (--quick)', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }, 360_000); // the quick run takes 1–2 minutes on a loaded 2-core machine; no speed is asserted
+  }, 360_000); // a guard, not a speed check: the quick run (two 5 s soaks, refresh, growth, fastmcp) takes 1–2 minutes on the shared machine
 });
