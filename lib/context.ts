@@ -46,7 +46,6 @@ export interface ProxyContext {
   logger: ResolvedLogger;
   clock: () => number;
   random: RandomBytes;
-  fetch: typeof fetch;
   sealer: Sealer;
   vault: Vault;
   accessTokens: AccessTokens;
@@ -56,7 +55,6 @@ export interface ProxyContext {
   sessions: Sessions;
   broker: TokenBroker;
   upstream: UpstreamProvider;
-  providers: ReadonlyMap<string, UpstreamProvider>;
   clients: Clients;
   /** Secrets for the browser-session cookie (derived, never the signing secret itself). */
   cookieSecrets: string[];
@@ -123,7 +121,6 @@ export function createContext(o: ParsedOptions): ProxyContext {
     logger,
     clock,
     random,
-    fetch: fetchImpl,
     sealer,
     vault,
     accessTokens,
@@ -133,7 +130,6 @@ export function createContext(o: ParsedOptions): ProxyContext {
     sessions,
     broker: new TokenBroker({ store, vault, providers, clock, random, refresh: o.refresh, sessionTtlMs: o.refreshTokenTtl * 1000, logger }),
     upstream,
-    providers,
     clients: new Clients({ store, clock, random, options: o, fetch: o.fetch as typeof fetch | undefined, logger }),
     cookieSecrets: secrets.map((s) => deriveKey(s, 'browser-session-cookie').toString('base64url')),
     consentEnabled,

@@ -35,7 +35,7 @@ export { RedisStore } from './stores/redis.js';
 export type { RedisStoreOptions } from './stores/redis.js';
 export { fromExpressSessionStore } from './stores/express-session-adapter.js';
 export { toSessionStore } from './stores/session-store.js';
-export { escapeHtml, renderConsentPage, renderErrorPage, errorPageText, DEFAULT_SCOPE_DESCRIPTIONS } from './consent/render.js';
+export { escapeHtml, renderConsentPage, renderErrorPage, errorPageText, DEFAULT_SCOPE_DESCRIPTIONS, PAGE_SECURITY_HEADERS } from './consent/render.js';
 export type { ConsentPageModel, ConsentPageRenderer } from './consent/render.js';
 export {
   OAuthError, InvalidRequestError, InvalidClientError, InvalidGrantError, UnauthorizedClientError, UnsupportedGrantTypeError,

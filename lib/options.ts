@@ -3,6 +3,7 @@ import type { Store } from './stores/store.js';
 import type { Logger } from './logger.js';
 import type { ConsentPageRenderer } from './consent/render.js';
 import type { UpstreamTokenSet } from './vault/vault.js';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type TokenEndpointAuthMethod } from './clients/types.js';
 
 /**
  * Default lifetime of the proxy's access tokens: 1 hour.
@@ -178,7 +179,7 @@ export interface ProviderConfig {
    */
   authorizeParams?: Record<string, string>;
   /** How the proxy authenticates at the upstream token endpoint. Default: `client_secret_basic` with a secret, `none` without. */
-  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'none';
+  tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
   /** Skip OIDC/RFC 8414 discovery entirely (all endpoints must then be given). Default: `false`. */
   skipDiscovery?: boolean;
   /**
@@ -410,7 +411,7 @@ const secretValue = z.string().refine((s) => Buffer.byteLength(s, 'utf8') >= MIN
 const secretList = z.union([secretValue, z.array(secretValue).min(1)]);
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function');
 
-/** The zod schema. Exported for tooling; {@link resolveOptions} is what the proxy uses. */
+/** The zod schema. Exported for tooling; {@link parseOptions} is what the proxy uses. */
 export const optionsSchema = z.object({
   issuer: httpUrl.refine((s) => { const u = parseUrl(s); return !u || (!u.search && !u.hash && !s.endsWith('/') && u.href.replace(/\/$/, '') === s); }, 'must have no query, fragment or trailing slash, and be written canonically (lower-case scheme and host)'),
   mode: z.literal('remote').default('remote'),
@@ -428,7 +429,7 @@ export const optionsSchema = z.object({
     revocationEndpoint: httpUrl.optional(),
     issuer: z.string().min(1).optional(),
     authorizeParams: z.record(z.string(), z.string()).optional(),
-    tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+    tokenEndpointAuthMethod: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).optional(),
     skipDiscovery: z.boolean().default(false),
     discoveryUrl: httpUrl.optional(),
     tenants: z.object({ allow: z.array(z.string().min(1)).optional(), deny: z.array(z.string().min(1)).optional() }).strict().optional(),
@@ -477,7 +478,7 @@ export const optionsSchema = z.object({
   randomBytes: fn.optional(),
 }).strict();
 
-/** Options after parsing: defaults applied, frozen. Internal. */
+/** Options after parsing, with defaults applied (not frozen: internal code only reads them). Internal. */
 export type ParsedOptions = z.output<typeof optionsSchema>;
 
 /**

@@ -3,14 +3,15 @@ import { keys } from '../stores/keys.js';
 import type { ParsedOptions } from '../options.js';
 import { randomToken, safeEqual, sha256, type RandomBytes } from '../crypto.js';
 import { InvalidClientError, InvalidRequestError } from '../errors.js';
-import type { ClientMetadata, RegisteredClient } from './types.js';
-import { MetadataDocumentFetcher, isMetadataDocumentClientId } from './metadata-document.js';
+import type { ClientMetadata, RegisteredClient, TokenEndpointAuthMethod } from './types.js';
+import { MetadataDocumentFetcher } from './metadata-document.js';
+import { isMetadataDocumentClientId } from './address-policy.js';
 
 /** Credentials presented at the token or revocation endpoint. */
 export interface PresentedCredentials {
   clientId: string | undefined;
   clientSecret: string | undefined;
-  method: 'client_secret_basic' | 'client_secret_post' | 'none';
+  method: TokenEndpointAuthMethod;
 }
 
 const DAY_MS = 24 * 3600 * 1000;

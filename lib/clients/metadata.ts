@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidClientMetadataError, InvalidRedirectUriError } from '../errors.js';
-import type { ClientMetadata } from './types.js';
-import { MAX_URI_LENGTH, quoteUri, redirectUriProblem } from './redirect-uri.js';
+import { TOKEN_ENDPOINT_AUTH_METHODS, type ClientMetadata } from './types.js';
+import { MAX_URI_LENGTH, checkRedirectUri } from './redirect-uri.js';
 
 /** Most redirect URIs one client may register. */
 export const MAX_REDIRECT_URIS = 10;
@@ -36,7 +36,7 @@ const grantType = z.enum(['authorization_code', 'refresh_token'], {
 
 const schema = z.object({
   token_endpoint_auth_method: z
-    .enum(['none', 'client_secret_post', 'client_secret_basic'], {
+    .enum(TOKEN_ENDPOINT_AUTH_METHODS, {
       error: (issue) => `${JSON.stringify(issue.input)} is not supported; use "none" (public client with PKCE), "client_secret_post" or "client_secret_basic"`,
     })
     // RFC 7591 §2: the default when omitted. MCP public clients send "none" explicitly.
@@ -73,8 +73,7 @@ function parseRedirectUris(value: unknown, allowed: ReadonlyArray<string | RegEx
   if (value.length > MAX_REDIRECT_URIS) throw new InvalidRedirectUriError(`redirect_uris must have at most ${MAX_REDIRECT_URIS} entries, got ${value.length}`);
   value.forEach((uri: unknown, i) => {
     if (typeof uri !== 'string') throw new InvalidRedirectUriError(`redirect_uris[${i}] must be a string`);
-    const problem = redirectUriProblem(uri, allowed === undefined ? undefined : { allowed });
-    if (problem) throw new InvalidRedirectUriError(`redirect_uris[${i}] ${quoteUri(uri)} ${problem}`);
+    checkRedirectUri(uri, { ...(allowed === undefined ? {} : { allowed }), label: `redirect_uris[${i}]` });
   });
   return [...new Set(value as string[])];
 }

@@ -137,7 +137,8 @@ export function quoteUri(uri: string): string {
  * characters and URIs longer than 2000 characters.
  *
  * When `options.allowed` is given the URI must also equal one of its strings,
- * or be matched in full by one of its RegExps.
+ * or be matched in full by one of its RegExps. `options.label` names the
+ * field in the error (default `redirect_uri`).
  *
  * @example
  * ```ts
@@ -147,10 +148,11 @@ export function quoteUri(uri: string): string {
  * checkRedirectUri('https://app.example.com/cb', { allowed: [/https:\/\/[a-z]+\.example\.com\/cb/] });
  * ```
  */
-export function checkRedirectUri(uri: string, options?: { allowed?: ReadonlyArray<string | RegExp> }): void {
+export function checkRedirectUri(uri: string, options?: { allowed?: ReadonlyArray<string | RegExp>; label?: string }): void {
   const problem = redirectUriProblem(uri, options);
+  const label = options?.label ?? 'redirect_uri';
   if (problem) {
-    throw new InvalidRedirectUriError(typeof uri === 'string' ? `redirect_uri ${quoteUri(uri)} ${problem}` : `redirect_uri ${problem}`);
+    throw new InvalidRedirectUriError(typeof uri === 'string' ? `${label} ${quoteUri(uri)} ${problem}` : `${label} ${problem}`);
   }
 }
 

@@ -1,5 +1,8 @@
-/** Client authentication methods the token endpoint supports. */
-export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
+/** Client authentication methods (RFC 7591 names) the token and revocation endpoints support, and the proxy uses upstream. */
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['none', 'client_secret_post', 'client_secret_basic'] as const;
+
+/** One of {@link TOKEN_ENDPOINT_AUTH_METHODS}. */
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 
 /** Validated RFC 7591 client metadata (snake_case, as on the wire). */
 export interface ClientMetadata {

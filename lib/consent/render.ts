@@ -90,6 +90,12 @@ export function escapeHtml(value: string): string {
  *   form with `Origin: null`, which Origin checks such as the MCP SDK v2's
  *   `createMcpExpressApp()` refuse (403 "Invalid Origin header: null").
  * - `Cache-Control: no-store`: pages carry one-time CSRF tokens.
+ *
+ * @example
+ * ```ts
+ * import { PAGE_SECURITY_HEADERS, renderErrorPage } from 'mcp-oauth-proxy';
+ * res.status(400).set(PAGE_SECURITY_HEADERS).type('html').send(renderErrorPage('Sign-in cannot continue', 'Unknown client'));
+ * ```
  */
 export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",

@@ -68,12 +68,10 @@ async function authorize(ctx: ProxyContext, req: Request, res: Response): Promis
   const txn: Transaction = {
     id: randomToken(ctx.random, '', 16),
     clientId: client.client_id,
-    clientName: client.client_name ?? client.client_id,
     redirectUri,
     state,
     codeChallenge: q.code_challenge,
     scope: grantScope(q.scope, ctx.options.scopes),
-    createdAt: ctx.clock(),
   };
 
   // 3. Consent (unless remembered for this client, redirect URI and scope), then upstream.

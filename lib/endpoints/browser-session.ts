@@ -7,13 +7,11 @@ import { withoutTouch } from '../stores/session-store.js';
 export interface Transaction {
   id: string;
   clientId: string;
-  clientName: string;
   redirectUri: string;
   /** The client's own `state`, returned unchanged. */
   state: string | undefined;
   codeChallenge: string;
   scope: string;
-  createdAt: number;
 }
 
 /** What the proxy keeps in the browser's session (express-session). */

@@ -1,11 +1,12 @@
 import type { RequestHandler } from 'express';
 import type { ProxyContext } from '../context.js';
 import { advertisedScopes } from '../session/scopes.js';
+import { TOKEN_ENDPOINT_AUTH_METHODS } from '../clients/types.js';
 
 /** Internal: RFC 8414 authorization server metadata. No `null` fields; no OIDC document is served (we are not an OP). */
 export function authorizationServerMetadata(ctx: ProxyContext): Record<string, unknown> {
   const { urls, options: o } = ctx;
-  const authMethods = ['none', 'client_secret_post', 'client_secret_basic'];
+  const authMethods = [...TOKEN_ENDPOINT_AUTH_METHODS];
   const doc: Record<string, unknown> = {
     issuer: urls.issuer,
     authorization_endpoint: urls.authorize,

@@ -6,6 +6,7 @@ import type { Vault, UpstreamTokenSet } from '../vault/vault.js';
 import { UpstreamGrantInvalid, type UpstreamProvider } from '../upstream/provider.js';
 import { UpstreamUnavailableError } from '../errors.js';
 import { randomToken, type RandomBytes } from '../crypto.js';
+import { SingleFlight } from '../util/single-flight.js';
 import type { ResolvedLogger } from '../logger.js';
 import { describeError } from '../logger.js';
 
@@ -42,7 +43,7 @@ export type TokenResult = { ok: true; token: string } | { ok: false; reason: str
  * upstream refresh token is saved before the lock is released.
  */
 export class TokenBroker {
-  readonly #inflight = new Map<string, Promise<TokenResult>>();
+  readonly #refreshing = new SingleFlight<string, TokenResult>();
   readonly #d: BrokerDeps;
 
   constructor(d: BrokerDeps) {
@@ -67,13 +68,7 @@ export class TokenBroker {
     if (!this.#d.refresh.enabled || !set.refresh_token) {
       return this.#expired(set) ? { ok: false, reason: set.refresh_token ? 'the upstream token expired and refresh is disabled' : 'the upstream token expired and the upstream issued no refresh token' } : { ok: true, token: set.access_token };
     }
-    const key = `${sid}\u0000${providerId}`;
-    let p = this.#inflight.get(key);
-    if (!p) {
-      p = this.#refreshLocked(sid, providerId).finally(() => this.#inflight.delete(key));
-      this.#inflight.set(key, p);
-    }
-    return p;
+    return this.#refreshing.run(`${sid}\u0000${providerId}`, () => this.#refreshLocked(sid, providerId));
   }
 
   #fresh(set: UpstreamTokenSet): boolean {

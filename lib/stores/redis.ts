@@ -3,6 +3,7 @@ import type { SessionData, Store as SessionStore } from 'express-session';
 import type { RedisClientType, RedisClusterType } from 'redis';
 import { describeError, resolveLogger, type Logger, type ResolvedLogger } from '../logger.js';
 import { StoreUnavailableError, type Store } from './store.js';
+import { withTimeout } from '../util/timeout.js';
 
 /** Default prefix put before every key and channel. */
 export const DEFAULT_REDIS_PREFIX = 'mcp-oauth:';
@@ -255,19 +256,13 @@ export class RedisStore implements Store {
     const answered = sent.finally(() => {
       this.#stalled = false;
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.#stalled = true;
-        reject(new StoreUnavailableError(`Redis ${command} got no answer within ${this.#timeoutMs} ms`));
-      }, this.#timeoutMs);
-    });
     try {
-      return await Promise.race([answered, timeout]);
+      return await withTimeout(answered, this.#timeoutMs, () => {
+        this.#stalled = true;
+        return new StoreUnavailableError(`Redis ${command} got no answer within ${this.#timeoutMs} ms`);
+      });
     } catch (err) {
       throw toStoreError(err, command);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

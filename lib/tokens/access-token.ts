@@ -3,6 +3,7 @@ import { jwtVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
 import { keyId, randomToken, type RandomBytes } from '../crypto.js';
 import { InvalidTokenError } from '../errors.js';
 import type { Sealer } from '../vault/seal.js';
+import { BoundedLru } from '../util/lru.js';
 
 /** Claims of the proxy's access tokens (RFC 9068-style JWT, HS256). */
 export interface AccessTokenClaims {
@@ -46,8 +47,7 @@ export class AccessTokens {
   readonly #ttl: number;
   readonly #clock: () => number;
   readonly #random: RandomBytes;
-  readonly #cache = new Map<string, AccessTokenClaims>();
-  readonly #cacheSize: number;
+  readonly #cache: BoundedLru<string, AccessTokenClaims>;
   readonly #claimsSealer: Sealer | undefined;
 
   /** With `claimsSealer`, the upstream claims travel sealed inside the token (`upc` is then a sealed string). */
@@ -63,7 +63,7 @@ export class AccessTokens {
     this.#ttl = o.ttlSeconds;
     this.#clock = o.clock;
     this.#random = o.random;
-    this.#cacheSize = o.cacheSize ?? 10_000;
+    this.#cache = new BoundedLru(o.cacheSize ?? 10_000);
     this.#claimsSealer = o.claimsSealer;
   }
 
@@ -83,14 +83,13 @@ export class AccessTokens {
   /** Verifies a token, or throws {@link InvalidTokenError}. */
   async verify(token: string): Promise<AccessTokenClaims> {
     const nowSec = this.#clock() / 1000;
-    const hit = this.#cache.get(token);
+    const hit = this.#cache.peek(token);
     if (hit) {
       if (hit.exp > nowSec) return hit;
       this.#cache.delete(token);
       throw new InvalidTokenError('The access token expired');
     }
     const claims = await this.#verifyWithJose(token);
-    if (this.#cache.size >= this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(token, claims);
     return claims;
   }
@@ -101,13 +100,13 @@ export class AccessTokens {
    * hot path skip a promise per request.
    */
   cached(token: string): AccessTokenClaims | undefined {
-    const hit = this.#cache.get(token);
+    const hit = this.#cache.peek(token);
     return hit !== undefined && hit.exp > this.#clock() / 1000 ? hit : undefined;
   }
 
   /** Drops cached verifications (e.g. of an ended session). */
   forget(predicate: (claims: AccessTokenClaims) => boolean): void {
-    for (const [t, c] of this.#cache) if (predicate(c)) this.#cache.delete(t);
+    this.#cache.deleteWhere(predicate);
   }
 
   /** Opens sealed upstream claims once per token (the result is cached with the token), or refuses the token. */

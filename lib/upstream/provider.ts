@@ -63,13 +63,6 @@ export class UpstreamProvider {
     return this.#o.providerConfig as UpstreamOptions['providerConfig'] & Pick<ProviderConfig, 'profile' | 'tokenClaims' | 'revoke'>;
   }
 
-  /** Whether the upstream can revoke (a revocation endpoint after discovery, or `providerConfig.revoke`). */
-  async canRevoke(): Promise<boolean> {
-    if (this.#pc.revoke) return true;
-    const { config } = await this.#configuration();
-    return typeof config.serverMetadata().revocation_endpoint === 'string';
-  }
-
   async authorizationUrl(p: { redirectUri: string; state: string; nonce: string; codeChallenge: string }): Promise<URL> {
     const { config } = await this.#configuration();
     const params: Record<string, string> = {

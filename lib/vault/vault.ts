@@ -1,6 +1,7 @@
 import type { Store } from '../stores/store.js';
 import { keys } from '../stores/keys.js';
 import type { Sealer } from './seal.js';
+import { BoundedLru } from '../util/lru.js';
 
 /**
  * Upstream tokens of one provider, as kept (sealed) in the vault. Times in seconds since epoch.
@@ -43,13 +44,12 @@ interface Opened { sealed: string; tokens: Readonly<UpstreamTokenSet> }
 export class Vault {
   readonly #store: Store;
   readonly #sealer: Sealer;
-  readonly #opened = new Map<string, Opened>();
-  readonly #cacheSize: number;
+  readonly #opened: BoundedLru<string, Opened>;
 
   constructor(store: Store, sealer: Sealer, cacheSize = DEFAULT_VAULT_CACHE_SIZE) {
     this.#store = store;
     this.#sealer = sealer;
-    this.#cacheSize = cacheSize;
+    this.#opened = new BoundedLru(Math.max(0, cacheSize));
   }
 
   async get(sid: string, providerId: string): Promise<Readonly<UpstreamTokenSet> | undefined> {
@@ -59,7 +59,7 @@ export class Vault {
       this.#opened.delete(key);
       return undefined;
     }
-    const hit = this.#opened.get(key);
+    const hit = this.#opened.peek(key);
     if (hit !== undefined && hit.sealed === raw) return hit.tokens;
     const plain = this.#sealer.open(raw, aad(sid, providerId));
     if (plain === undefined) {
@@ -84,9 +84,6 @@ export class Vault {
   }
 
   #remember(key: string, sealed: string, tokens: Readonly<UpstreamTokenSet>): void {
-    if (this.#cacheSize <= 0) return;
-    this.#opened.delete(key);
-    if (this.#opened.size >= this.#cacheSize) this.#opened.delete(this.#opened.keys().next().value!);
     this.#opened.set(key, { sealed, tokens });
   }
 }
