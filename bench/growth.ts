@@ -245,8 +245,8 @@ async function main(): Promise<void> {
     capture.writes = [];
     const probeSid = await createLiveSession(fast, { store: fastBrowser, template });
     await pipe.set(capture.writes.map(([k, v, t]) => [prefix + k, v, t]));
-    const opened = await ctx.vault.get(probeSid, ctx.upstream.id);
-    const record = await ctx.sessions.get(probeSid);
+    const opened = await ctx.vault.get(probeSid, ctx.upstreams.primary.id);
+    const record = await ctx.grants.get(probeSid);
     if (!opened?.access_token || record?.sid !== probeSid) throw new Error('a bulk-written session does not open through RedisStore');
     out.bulkSessionOpens = true;
     pipe.close();

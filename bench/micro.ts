@@ -9,7 +9,7 @@ import type { Request, Response, RequestHandler } from 'express';
 import { jwtVerify } from 'jose';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import { MemoryStore } from '../lib/index.js';
-import { sessionMiddleware } from '../lib/session/require-session.js';
+import { sessionMiddleware } from '../lib/resource/require-session.js';
 import { keys } from '../lib/stores/keys.js';
 import { browserStore, createSession, quiet, services } from './sessions.js';
 
@@ -54,7 +54,7 @@ export async function runMicro(iterations = 20_000): Promise<MicroResult[]> {
       },
     },
   });
-  const pid = ctx.upstream.id;
+  const pid = ctx.upstreams.primary.id;
   const sealed = (await ctx.store.get(keys.vault(sid, pid)))!;
   const aad = `${sid}|${pid}|upstream-tokens`;
   const plain = ctx.sealer.open(sealed, aad)!;

@@ -64,7 +64,7 @@ export function services(store: Store, extra: Partial<OAuthProxyOptions> = {}): 
  * Values are random per session, like the stub upstream's.
  */
 export async function createSession(ctx: ProxyContext, browser: { store: SessionStore; template: SessionData }, o: { apps?: number; out?: { browserSid?: string } } = {}): Promise<string> {
-  const pid = ctx.upstream.id;
+  const pid = ctx.upstreams.primary.id;
   const now = ctx.clock();
   const n = randomBytes(6).toString('hex');
   const tokens = {
@@ -74,23 +74,18 @@ export async function createSession(ctx: ProxyContext, browser: { store: Session
   const claims = { sub: `bench-user-${n}`, name: 'Bench User', email: `user${n}@bench.example` };
   const clientId = 'mop_client_benchbenchbenchbenchbenc';
   // callback.ts
-  const sid = randomToken(ctx.random, 'sid_', 18);
   const holdMs = ctx.options.codeTtl * 1000 * 5;
-  await ctx.vault.put(sid, pid, tokens, holdMs);
-  await ctx.sessions.save({ sid, sub: claims.sub, clientId, scope: 'profile', claims, providers: [pid], createdAt: now }, holdMs);
+  const { sid } = await ctx.grants.create({ clientId, scope: 'profile', providerId: pid, tokens, claims }, holdMs);
   const code = await ctx.codes.issue({ sid, clientId, redirectUri: 'http://127.0.0.1:9/callback', codeChallenge: randomToken(ctx.random), scope: 'profile' });
   // token.ts (authorization_code grant)
   const consumed = await ctx.codes.consume(code);
-  const session = (await ctx.sessions.get(consumed.sid))!;
-  await ctx.sessions.save(session, ctx.options.refreshTokenTtl * 1000);
-  const sealed = (await ctx.vault.get(sid, pid))!;
-  await ctx.vault.put(sid, pid, sealed, ctx.broker.vaultTtlMs(sealed));
+  await ctx.grants.activate(consumed.sid);
   await ctx.refreshTokens.issue({ sid, clientId, scope: consumed.scope });
   // Linked apps (issue 10, not built yet): more providers' sealed token sets under the same sid, written
   // through the Vault API as the token endpoint writes the first one. A simulation of their storage only.
   for (let app = 2; app <= (o.apps ?? 1); app++) {
     const more = { ...tokens, access_token: `up_at_${randomBytes(16).toString('base64url')}`, refresh_token: `up_rt_${randomBytes(16).toString('base64url')}` };
-    await ctx.vault.put(sid, `${pid}-app${app}`, more, ctx.broker.vaultTtlMs(more));
+    await ctx.vault.put(sid, `${pid}-app${app}`, more, ctx.grants.vaultTtlMs(more));
   }
   // browser leg: one express-session record per browser that signed in
   const browserSid = randomBytes(24).toString('base64url');
@@ -112,7 +107,7 @@ export const browserStore = (ctx: ProxyContext): SessionStore => ctx.store.sessi
  * populating a store with a million sessions in minutes; {@link createSession} is the faithful path.
  */
 export async function createLiveSession(ctx: ProxyContext, browser: { store: SessionStore; template: SessionData }): Promise<string> {
-  const pid = ctx.upstream.id;
+  const pid = ctx.upstreams.primary.id;
   const now = ctx.clock();
   const n = randomBytes(6).toString('hex');
   const tokens = {
@@ -121,12 +116,11 @@ export async function createLiveSession(ctx: ProxyContext, browser: { store: Ses
   };
   const claims = { sub: `bench-user-${n}`, name: 'Bench User', email: `user${n}@bench.example` };
   const clientId = 'mop_client_benchbenchbenchbenchbenc';
-  const sid = randomToken(ctx.random, 'sid_', 18);
   const data = JSON.parse(JSON.stringify(browser.template)) as SessionData;
   Object.defineProperty(data.cookie, 'maxAge', { value: data.cookie.originalMaxAge, enumerable: false });
+  // The grant record and its sealed tokens, written once with their full lifetime (Grants owns both).
+  const { sid } = await ctx.grants.create({ clientId, scope: 'profile', providerId: pid, tokens, claims }, ctx.options.refreshTokenTtl * 1000);
   await Promise.all([
-    ctx.vault.put(sid, pid, tokens, ctx.broker.vaultTtlMs(tokens)),
-    ctx.sessions.save({ sid, sub: claims.sub, clientId, scope: 'profile', claims, providers: [pid], createdAt: now }, ctx.options.refreshTokenTtl * 1000),
     ctx.refreshTokens.issue({ sid, clientId, scope: 'profile' }),
     ctx.store.set(keys.codeUsed(sha256(randomToken(ctx.random, 'mop_code_'))), sid, ctx.options.codeTtl * 1000 * 10),
     new Promise<void>((resolve, reject) => browser.store.set(randomBytes(24).toString('base64url'), data, (err?: unknown) => (err ? reject(err) : resolve()))),

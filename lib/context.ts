@@ -1,88 +1,34 @@
 import type { ParsedOptions } from './options.js';
 import { MemoryStore } from './stores/memory.js';
-import { namespaced, storeNamespace, type NamespacedStore } from './stores/namespaced.js';
+import { namespaced, storeNamespace } from './stores/namespaced.js';
 import { resolveLogger, type ResolvedLogger } from './logger.js';
 import { defaultRandomBytes, deriveKey, randomToken, type RandomBytes } from './crypto.js';
+import { deriveUrls, type ProxyUrls } from './http/urls.js';
+import type { EndpointServices } from './endpoints/services.js';
 import { Sealer } from './vault/seal.js';
 import { Vault } from './vault/vault.js';
 import { AccessTokens } from './tokens/access-token.js';
 import { RefreshTokens } from './tokens/refresh-tokens.js';
 import { Codes } from './tokens/codes.js';
-import { EndedSessions } from './session/ended-sessions.js';
-import { Sessions } from './session/sessions.js';
-import { TokenBroker } from './session/token-broker.js';
+import { EndedGrants } from './grants/ended.js';
+import { Grants } from './grants/grants.js';
+import { PendingAuthorizations } from './grants/pending.js';
+import { TokenBroker } from './grants/token-broker.js';
 import { UpstreamProvider, deriveProviderId } from './upstream/provider.js';
 import { UpstreamRegistration } from './upstream/registration.js';
+import { UpstreamRegistry } from './upstream/registry.js';
 import { Clients } from './clients/clients.js';
 
-/** Internal: the public URLs the proxy serves, all derived from `issuer` and `resource`. */
-export interface ProxyUrls {
-  issuer: string;
-  authorize: string;
-  callback: string;
-  consent: string;
-  token: string;
-  register: string;
-  revoke: string;
-  /** The protected resource (token audience). */
-  resource: string;
-  /** Absolute URL of the RFC 9728 document for `resource` (what the 401 points at). */
-  resourceMetadata: string;
-  /** Path of the RFC 8414 document under the app root (path-inserted form). */
-  asMetadataPath: string;
-  /** Path of the RFC 9728 document under the app root (path-inserted form). */
-  resourceMetadataPath: string;
-  /** Cookie path for the browser leg: the issuer's path. */
-  cookiePath: string;
-  secureCookies: boolean;
-}
-
-/** Internal: everything an endpoint needs, built once per proxy. */
-export interface ProxyContext {
-  options: ParsedOptions;
-  urls: ProxyUrls;
-  /** The store under this proxy's namespace (every key the proxy writes goes through it). */
-  store: NamespacedStore;
-  logger: ResolvedLogger;
-  clock: () => number;
-  random: RandomBytes;
+/**
+ * Internal: the composition root's result, built once per proxy. The router
+ * hands each endpoint only the collaborators it declares (`EndpointServices`
+ * picks); the rest is for `requireSession()` and the proxy's lifecycle.
+ */
+export interface ProxyContext extends EndpointServices {
   sealer: Sealer;
   vault: Vault;
-  accessTokens: AccessTokens;
-  refreshTokens: RefreshTokens;
-  codes: Codes;
-  ended: EndedSessions;
-  sessions: Sessions;
+  ended: EndedGrants;
   broker: TokenBroker;
-  upstream: UpstreamProvider;
-  clients: Clients;
-  /** Secrets for the browser-session cookie (derived, never the signing secret itself). */
-  cookieSecrets: string[];
-  consentEnabled: boolean;
-}
-
-function deriveUrls(o: ParsedOptions): ProxyUrls {
-  const issuer = o.issuer;
-  const iu = new URL(issuer);
-  const resource = o.resource ?? new URL('/mcp', iu.origin).href;
-  const ru = new URL(resource);
-  const rpath = ru.pathname === '/' ? '' : ru.pathname;
-  const ipath = iu.pathname === '/' ? '' : iu.pathname;
-  return {
-    issuer,
-    authorize: `${issuer}/authorize`,
-    callback: `${issuer}/callback`,
-    consent: `${issuer}/consent`,
-    token: `${issuer}/token`,
-    register: `${issuer}/register`,
-    revoke: `${issuer}/revoke`,
-    resource,
-    resourceMetadata: `${ru.origin}/.well-known/oauth-protected-resource${rpath}`,
-    asMetadataPath: `/.well-known/oauth-authorization-server${ipath}`,
-    resourceMetadataPath: `/.well-known/oauth-protected-resource${rpath}`,
-    cookiePath: ipath || '/',
-    secureCookies: iu.protocol === 'https:',
-  };
 }
 
 /** Internal: builds the proxy's services from parsed options. */
@@ -99,10 +45,10 @@ export function createContext(o: ParsedOptions): ProxyContext {
 
   const sealer = new Sealer(encryptionKeys, random);
   const vault = new Vault(store, sealer);
-  const upstream = new UpstreamProvider(o, { fetch: fetchImpl, logger, clock, ...(o.clientId ? {} : { registration: upstreamRegistration(o, urls, { store, sealer, random, logger, fetch: fetchImpl, clock }) }) });
-  const providers = new Map([[upstream.id, upstream]]);
-  const ended = new EndedSessions(store, clock, o.accessTokenTtl * 1000, logger);
-  const sessions = new Sessions({ store, vault, ended, providers, ttlMs: o.refreshTokenTtl * 1000, logger });
+  const registration = o.clientId ? {} : { registration: upstreamRegistration(o, urls, { store, sealer, random, logger, fetch: fetchImpl, clock }) };
+  const upstreams = new UpstreamRegistry([new UpstreamProvider(o, { fetch: fetchImpl, logger, clock, ...registration })]);
+  const ended = new EndedGrants(store, clock, o.accessTokenTtl * 1000, logger);
+  const grants = new Grants({ store, vault, ended, upstreams, ttlMs: o.refreshTokenTtl * 1000, clock, random, logger });
   // Upstream claims travel sealed in the access token, under a key of their own derived from encryptionKey (issue 12, finding 6).
   const claimsSealer = new Sealer(encryptionKeys, random, 'access-token-claims-aes-256-gcm');
   const accessTokens = new AccessTokens({ secrets, issuer: urls.issuer, audience: urls.resource, ttlSeconds: o.accessTokenTtl, clock, random, claimsSealer });
@@ -110,6 +56,9 @@ export function createContext(o: ParsedOptions): ProxyContext {
   const consentEnabled = o.consent.enabled ?? consentByDefault(o);
   if (!consentEnabled && consentByDefault(o)) {
     logger.warn({ open: openClientSources(o) }, `consent is disabled while ${openClientSources(o).join(' and ')} let clients appear without your approval, and "allowedRedirectUris" does not limit where codes go: anyone can publish or register a client whose redirect URI is their own site and have a signed-in user's code sent there without a page (confused deputy). Enable consent, set "allowedRedirectUris", or turn those off (registration.enabled: false, clientMetadataDocuments.enabled: false).`);
+  }
+  if (!store.atomic) {
+    logger.warn({}, 'the store is not atomic across processes (e.g. fromExpressSessionStore): single-use codes, refresh-token rotation and the upstream refresh lock are enforced within this process only. Run ONE proxy instance on it, or use RedisStore (or another atomic store) to run several.');
   }
   if (!store.atomic) {
     logger.warn({}, 'the store is not atomic across processes (e.g. fromExpressSessionStore): single-use codes, refresh-token rotation and the upstream refresh lock are enforced within this process only. Run ONE proxy instance on it, or use RedisStore (or another atomic store) to run several.');
@@ -124,12 +73,13 @@ export function createContext(o: ParsedOptions): ProxyContext {
     sealer,
     vault,
     accessTokens,
-    refreshTokens: new RefreshTokens({ store, sealer, sessions, random, clock, ttlSeconds: o.refreshTokenTtl, graceSeconds: o.refreshTokenGracePeriod }),
-    codes: new Codes({ store, sessions, random, ttlSeconds: o.codeTtl, clock, retryWindowMs: o.refreshTokenGracePeriod * 1000 }),
+    refreshTokens: new RefreshTokens({ store, sealer, grants, random, clock, ttlSeconds: o.refreshTokenTtl, graceSeconds: o.refreshTokenGracePeriod }),
+    codes: new Codes({ store, grants, random, ttlSeconds: o.codeTtl, clock, retryWindowMs: o.refreshTokenGracePeriod * 1000 }),
+    pending: new PendingAuthorizations({ store, random, ttlSeconds: o.authorizationTtl }),
     ended,
-    sessions,
-    broker: new TokenBroker({ store, vault, providers, clock, random, refresh: o.refresh, sessionTtlMs: o.refreshTokenTtl * 1000, logger }),
-    upstream,
+    grants,
+    broker: new TokenBroker({ store, vault, grants, upstreams, clock, random, refresh: o.refresh, logger }),
+    upstreams,
     clients: new Clients({ store, clock, random, options: o, fetch: o.fetch as typeof fetch | undefined, logger }),
     cookieSecrets: secrets.map((s) => deriveKey(s, 'browser-session-cookie').toString('base64url')),
     consentEnabled,

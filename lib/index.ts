@@ -6,11 +6,11 @@
  */
 export { createOAuthProxy, requireSession } from './router.js';
 export type { OAuthProxy, ReadyState, StandaloneRequireSessionOptions } from './router.js';
-export type { AuthInfo, SessionAuthExtra, UpstreamTokens, RequireSessionOptions } from './session/require-session.js';
-export { getSession } from './session/get-session.js';
-export type { ToolSession, SessionSource } from './session/get-session.js';
-export { validateHostAndOrigin } from './session/host-origin.js';
-export type { HostOriginOptions } from './session/host-origin.js';
+export type { AuthInfo, SessionAuthExtra, UpstreamTokens, RequireSessionOptions } from './resource/require-session.js';
+export { getSession } from './resource/get-session.js';
+export type { ToolSession, SessionSource } from './resource/get-session.js';
+export { validateHostAndOrigin } from './resource/host-origin.js';
+export type { HostOriginOptions } from './resource/host-origin.js';
 export { providers, MICROSOFT_CONSUMERS_TENANT } from './providers/index.js';
 export type {
   UpstreamPreset, PresetOptions, GitHubPresetOptions, GooglePresetOptions, MicrosoftPresetOptions, OktaPresetOptions,
@@ -38,8 +38,9 @@ export { toSessionStore } from './stores/session-store.js';
 export { escapeHtml, renderConsentPage, renderErrorPage, errorPageText, DEFAULT_SCOPE_DESCRIPTIONS, PAGE_SECURITY_HEADERS } from './consent/render.js';
 export type { ConsentPageModel, ConsentPageRenderer } from './consent/render.js';
 export {
-  OAuthError, InvalidRequestError, InvalidClientError, InvalidGrantError, UnauthorizedClientError, UnsupportedGrantTypeError,
+  ProxyError, OAuthError, InvalidRequestError, InvalidClientError, InvalidGrantError, UnauthorizedClientError, UnsupportedGrantTypeError,
   UnsupportedResponseTypeError, InvalidScopeError, InvalidTargetError, AccessDeniedError, InvalidRedirectUriError,
   InvalidClientMetadataError, InvalidTokenError, InsufficientScopeError, TooManyRequestsError, TemporarilyUnavailableError,
   ServerError, ReauthenticationRequiredError, UpstreamUnavailableError,
 } from './errors.js';
+export type { OAuthErrorOptions } from './errors.js';

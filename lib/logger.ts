@@ -50,10 +50,11 @@ export function resolveLogger(logger: Logger | undefined): ResolvedLogger {
  */
 export function describeError(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { err: String(err).slice(0, 200) };
-  const e = err as Error & { code?: unknown; status?: unknown; error?: unknown };
+  const e = err as Error & { code?: unknown; status?: unknown; error?: unknown; detail?: unknown };
   const out: Record<string, unknown> = { name: e.name, message: e.message };
   if (e.code !== undefined) out.code = e.code;
   if (e.error !== undefined) out.error = e.error;
   if (e.status !== undefined) out.status = e.status;
+  if (typeof e.detail === 'string') out.error_detail = e.detail;
   return out;
 }

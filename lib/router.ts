@@ -10,8 +10,8 @@ import { callbackEndpoint } from './endpoints/callback.js';
 import { tokenEndpoint } from './endpoints/token.js';
 import { revokeEndpoint } from './endpoints/revoke.js';
 import { upstreamClientDocumentEndpoint } from './endpoints/upstream-client-document.js';
-import { jsonErrorHandler } from './endpoints/respond.js';
-import { sessionMiddleware, type RequireSessionOptions, type SessionRequest } from './session/require-session.js';
+import { jsonErrorHandler } from './http/respond.js';
+import { sessionMiddleware, type RequireSessionOptions, type SessionRequest } from './resource/require-session.js';
 import { describeError } from './logger.js';
 
 /**
@@ -110,19 +110,19 @@ export function createOAuthProxy(options: OAuthProxyOptions): OAuthProxy {
 
   Object.defineProperties(router, {
     wellKnown: { value: wellKnown, enumerable: true },
-    providerId: { value: ctx.upstream.id, enumerable: true },
+    providerId: { value: ctx.upstreams.primary.id, enumerable: true },
     requireSession: { value: (opts?: RequireSessionOptions) => sessionMiddleware(ctx, opts) },
     logout: {
       value: async (target: Request | string) => {
         const sid = typeof target === 'string' ? target : ((target as SessionRequest).auth?.extra as { sid?: unknown } | undefined)?.sid;
         if (typeof sid !== 'string') throw new TypeError('logout(target): "target" must be a session id or a request that passed requireSession()');
-        await ctx.sessions.end(sid, 'logout');
+        await ctx.grants.end(sid, 'logout');
       },
     },
     ready: {
       value: async (): Promise<ReadyState> => {
         const store = await ctx.store.ping().then(() => 'ok' as const, () => 'unavailable' as const);
-        const upstream = await ctx.upstream.discover().then(() => 'ok' as const, (err: unknown) => {
+        const upstream = await ctx.upstreams.primary.discover().then(() => 'ok' as const, (err: unknown) => {
           ctx.logger.warn({ err: describeError(err) }, 'upstream not ready');
           return 'unavailable' as const;
         });

@@ -14,7 +14,10 @@ import { parseOptions } from '../../lib/options.js';
 import { resolveLogger } from '../../lib/logger.js';
 import { defaultRandomBytes } from '../../lib/crypto.js';
 import { UpstreamProvider } from '../../lib/upstream/provider.js';
-import { TokenBroker } from '../../lib/session/token-broker.js';
+import { TokenBroker } from '../../lib/grants/token-broker.js';
+import { Grants } from '../../lib/grants/grants.js';
+import { EndedGrants } from '../../lib/grants/ended.js';
+import { UpstreamRegistry } from '../../lib/upstream/registry.js';
 
 /**
  * Upstream refresh on demand (issue 4) against a real oidc-provider whose
@@ -188,10 +191,15 @@ describe('upstream refresh, two instances on Redis', () => {
       providerConfig: { id: 'upstream' }, secret: TEST_SECRET, encryptionKey: TEST_VAULT_KEY,
     });
     const provider = new UpstreamProvider(options, { fetch: slowFetch, logger, clock: Date.now });
-    const broker = (s: Store, lockLeaseMs?: number) => new TokenBroker({
-      store: s, vault: vaultOf(s), providers: new Map([['upstream', provider]]), clock: Date.now, random: defaultRandomBytes,
-      refresh: { enabled: true, skewSeconds: SKEW }, sessionTtlMs: 3600_000, logger, ...(lockLeaseMs ? { lockLeaseMs } : {}),
-    });
+    const upstreams = new UpstreamRegistry([provider]);
+    const broker = (s: Store, lockLeaseMs?: number) => {
+      const vault = vaultOf(s);
+      const grants = new Grants({ store: s, vault, ended: new EndedGrants(s, Date.now, 3600_000, logger), upstreams, ttlMs: 3600_000, clock: Date.now, random: defaultRandomBytes, logger });
+      return new TokenBroker({
+        store: s, vault, grants, upstreams, clock: Date.now, random: defaultRandomBytes,
+        refresh: { enabled: true, skewSeconds: SKEW }, logger, ...(lockLeaseMs ? { lockLeaseMs } : {}),
+      });
+    };
     return { seen, broker };
   }
 

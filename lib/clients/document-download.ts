@@ -2,7 +2,7 @@ import { promises as dns, type LookupAddress, type LookupOptions } from 'node:dn
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { InvalidClientError } from '../errors.js';
+import { InvalidClientError, type OAuthErrorOptions } from '../errors.js';
 import { quoteUri } from './redirect-uri.js';
 import { isPublicAddress } from './address-policy.js';
 
@@ -25,7 +25,8 @@ interface Head {
 }
 
 /** Internal: the `invalid_client` error for a document, naming its URL and what is wrong. */
-export const documentError = (url: string, problem: string) => new InvalidClientError(`Client ID Metadata Document ${quoteUri(url)} ${problem}`);
+export const documentError = (url: string, problem: string, options?: OAuthErrorOptions) =>
+  new InvalidClientError(`Client ID Metadata Document ${quoteUri(url)} ${problem}`, options);
 const fail = documentError;
 /**
  * Internal: a network-level failure (what a host resolves to, DNS and socket
@@ -33,10 +34,8 @@ const fail = documentError;
  * so the proxy is no DNS or port oracle for the networks behind it; `detail`
  * (logged) says why.
  */
-export const documentUnreachable = (url: string, detail: string) => Object.assign(
-  fail(url, 'could not be fetched: it must be served over https from a public address and answer within a few seconds (the server log has the details)'),
-  { detail },
-);
+export const documentUnreachable = (url: string, detail: string) =>
+  fail(url, 'could not be fetched: it must be served over https from a public address and answer within a few seconds (the server log has the details)', { detail });
 const unreachable = documentUnreachable;
 
 /** Wraps a node:http response; the body is capped at `max` bytes while it streams. */

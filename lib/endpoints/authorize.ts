@@ -1,13 +1,17 @@
 import { Router, type Request, type Response } from 'express';
-import type { ProxyContext } from '../context.js';
+import type { EndpointServices } from './services.js';
+import type { ConsentDeps } from './consent.js';
 import { OAuthError, InvalidRequestError, InvalidTargetError, UnsupportedResponseTypeError } from '../errors.js';
 import { redirectUriMatches } from '../clients/redirect-uri.js';
 import { randomToken } from '../crypto.js';
 import { browserSession, browserState, type Transaction } from './browser-session.js';
-import { pageErrorHandler, redirectWithError, sendErrorPage, toOAuthError } from './respond.js';
+import { handle, pageErrorHandler, redirectWithError, sendErrorPage } from '../http/respond.js';
 import { startUpstream, grantScope, resourceMatches } from './upstream-redirect.js';
 import { authorizeRateLimit, showConsent } from './consent.js';
 import { singleParams } from './params.js';
+
+/** Internal: the collaborators this endpoint uses. */
+export type AuthorizeDeps = Pick<EndpointServices, 'logger' | 'clients' | 'urls' | 'random' | 'options' | 'consentEnabled' | 'clock'> & ConsentDeps;
 
 const CODE_CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
 const MAX_STATE_LENGTH = 2048;
@@ -22,23 +26,21 @@ const MAX_STATE_LENGTH = 2048;
  * or when `allowedRedirectUris` vouches for it. Otherwise they are pages too, so
  * the proxy is never an open redirector to a URI an anonymous party registered.
  */
-export function authorizeEndpoint(ctx: ProxyContext): Router {
+export function authorizeEndpoint(ctx: AuthorizeDeps): Router {
   const router = Router();
-  router.get('/', ...authorizeRateLimit(ctx), browserSession(ctx), (req, res) => {
-    authorize(ctx, req, res).catch((err: unknown) => sendErrorPage(res, toOAuthError(err, ctx.logger)));
-  });
+  router.get('/', ...authorizeRateLimit(ctx), browserSession(ctx), handle((req, res) => authorize(ctx, req, res)));
   router.use(pageErrorHandler(ctx.logger));
   return router;
 }
 
 /** Whether an error may be redirected to this (already validated) URI before anyone approved this request. */
-function redirectTrusted(ctx: ProxyContext, req: Request, clientId: string, redirectUri: string): boolean {
+function redirectTrusted(ctx: AuthorizeDeps, req: Request, clientId: string, redirectUri: string): boolean {
   if (ctx.options.allowedRedirectUris !== undefined) return true;
   const approval = req.session.mop?.approvals[clientId]; // read only: never creates a browser session
   return !!approval && approval.until > ctx.clock() && redirectUriMatches(approval.redirectUri, redirectUri);
 }
 
-async function authorize(ctx: ProxyContext, req: Request, res: Response): Promise<void> {
+async function authorize(ctx: AuthorizeDeps, req: Request, res: Response): Promise<void> {
   const q = singleParams(req.query);
   // 1. Client and redirect URI: until both are known good, errors are pages.
   if (!q.client_id) return sendErrorPage(res, new InvalidRequestError('client_id is required'));

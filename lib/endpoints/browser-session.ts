@@ -1,18 +1,13 @@
 import session from 'express-session';
 import type { Request, RequestHandler } from 'express';
-import type { ProxyContext } from '../context.js';
+import type { EndpointServices } from './services.js';
+import type { Transaction } from '../grants/pending.js';
 import { withoutTouch } from '../stores/session-store.js';
 
-/** A validated authorization request, waiting for consent or for the upstream. */
-export interface Transaction {
-  id: string;
-  clientId: string;
-  redirectUri: string;
-  /** The client's own `state`, returned unchanged. */
-  state: string | undefined;
-  codeChallenge: string;
-  scope: string;
-}
+export type { Transaction } from '../grants/pending.js';
+
+/** Internal: the collaborators this endpoint uses. */
+export type BrowserSessionDeps = Pick<EndpointServices, 'options' | 'cookieSecrets' | 'store' | 'urls' | 'logger' | 'clock'>;
 
 /** What the proxy keeps in the browser's session (express-session). */
 export interface BrowserState {
@@ -34,7 +29,7 @@ declare module 'express-session' {
 export const BROWSER_COOKIE = 'mcp_oauth_proxy';
 const MAX_PENDING = 10;
 /** Proxies that already warned about an https issuer reached over plain http (once per proxy). */
-const warnedInsecure = new WeakSet<ProxyContext>();
+const warnedInsecure = new WeakSet<object>();
 
 /**
  * Internal: express-session for the browser leg (pending authorization,
@@ -47,7 +42,7 @@ const warnedInsecure = new WeakSet<ProxyContext>();
  * one with an anonymous `GET /authorize`. Only a remembered approval whose
  * sign-in completed extends it, to `consent.rememberFor` ({@link rememberApproval}).
  */
-export function browserSession(ctx: ProxyContext): RequestHandler {
+export function browserSession(ctx: BrowserSessionDeps): RequestHandler {
   const o = ctx.options;
   const maxAgeMs = o.authorizationTtl * 1000;
   const mw = session({
@@ -82,7 +77,7 @@ export function browserState(req: Request): BrowserState {
  * approval for `clientId`: called once the upstream sign-in completed, so that
  * scripted approvals of one's own consent pages never make durable records.
  */
-export function rememberApproval(ctx: ProxyContext, req: Request, clientId: string): void {
+export function rememberApproval(ctx: BrowserSessionDeps, req: Request, clientId: string): void {
   const approval = req.session.mop?.approvals[clientId];
   const rememberMs = ctx.options.consent.rememberFor * 1000;
   if (!approval || approval.until <= ctx.clock() || rememberMs <= 0) return;

@@ -1,13 +1,14 @@
 import { Router, type Request, type Response } from 'express';
-import type { ProxyContext } from '../context.js';
-import { AccessDeniedError, InvalidRequestError, OAuthError, TemporarilyUnavailableError } from '../errors.js';
-import { randomToken, sha256 } from '../crypto.js';
-import { keys } from '../stores/keys.js';
+import type { EndpointServices } from './services.js';
+import type { BrowserSessionDeps } from './browser-session.js';
+import { AccessDeniedError, InvalidRequestError, OAuthError } from '../errors.js';
+import { sha256 } from '../crypto.js';
 import { UpstreamRefused, UpstreamTransient } from '../upstream/provider.js';
-import { describeError } from '../logger.js';
 import { browserSession, rememberApproval, saveSession, unbindPending } from './browser-session.js';
-import { pageErrorHandler, redirectWithError, sendErrorPage, toOAuthError } from './respond.js';
-import type { PendingAuthorization } from './upstream-redirect.js';
+import { handle, pageErrorHandler, redirectWithError, sendErrorPage, toOAuthError } from '../http/respond.js';
+
+/** Internal: the collaborators this endpoint uses. */
+export type CallbackDeps = Pick<EndpointServices, 'logger' | 'pending' | 'urls' | 'upstreams' | 'options' | 'grants' | 'codes' | 'clock'> & BrowserSessionDeps;
 
 /** How long an issued-but-unredeemed session's records are kept (the code's lifetime, with margin). */
 const UNREDEEMED_FACTOR = 5;
@@ -21,27 +22,25 @@ const UNREDEEMED_FACTOR = 5;
  * upstream tokens are sealed into the vault under a new session id and the
  * client gets a one-time code with `state` and `iss`.
  */
-export function callbackEndpoint(ctx: ProxyContext): Router {
+export function callbackEndpoint(ctx: CallbackDeps): Router {
   const router = Router();
-  router.get('/', browserSession(ctx), (req, res) => {
-    callback(ctx, req, res).catch((err: unknown) => sendErrorPage(res, toOAuthError(err, ctx.logger)));
-  });
+  router.get('/', browserSession(ctx), handle((req, res) => callback(ctx, req, res)));
   router.use(pageErrorHandler(ctx.logger));
   return router;
 }
 
-async function callback(ctx: ProxyContext, req: Request, res: Response): Promise<void> {
+async function callback(ctx: CallbackDeps, req: Request, res: Response): Promise<void> {
   const state = typeof req.query.state === 'string' ? req.query.state : undefined;
   if (!state) return sendErrorPage(res, new InvalidRequestError('The upstream response has no state'));
   const stateHash = sha256(state);
-  const raw = await ctx.store.take(keys.pending(stateHash));
-  if (raw === undefined) return sendErrorPage(res, new InvalidRequestError('This sign-in is unknown, expired or already completed. Start again from your application.'));
+  const pending = await ctx.pending.take(stateHash);
+  if (pending === undefined) return sendErrorPage(res, new InvalidRequestError('This sign-in is unknown, expired or already completed. Start again from your application.'));
   if (!unbindPending(req, stateHash)) {
     ctx.logger.warn({}, 'callback refused: the sign-in was started in another browser');
     return sendErrorPage(res, new OAuthError('access_denied', 'This sign-in was started in another browser. For your safety it cannot be completed here; start again from your application.', 403));
   }
   await saveSession(req);
-  const { txn, nonce, codeVerifier } = JSON.parse(raw) as PendingAuthorization;
+  const { txn, nonce, codeVerifier } = pending;
   const back = (err: OAuthError) => redirectWithError(res, txn.redirectUri, err, txn.state, ctx.urls.issuer);
 
   if (typeof req.query.error === 'string') {
@@ -54,26 +53,17 @@ async function callback(ctx: ProxyContext, req: Request, res: Response): Promise
   try {
     const currentUrl = new URL(ctx.urls.callback);
     currentUrl.search = new URL(req.originalUrl, 'http://x').search;
-    signIn = await ctx.upstream.exchange(currentUrl, { state, nonce, codeVerifier });
+    signIn = await ctx.upstreams.primary.exchange(currentUrl, { state, nonce, codeVerifier });
   } catch (err) {
-    if (err instanceof UpstreamTransient) {
-      ctx.logger.warn({ err: describeError(err), cause: describeError(err.cause) }, 'upstream unavailable during callback');
-      return back(new TemporarilyUnavailableError('The upstream identity provider is unavailable; try signing in again'));
-    }
-    if (err instanceof UpstreamRefused) {
-      ctx.logger.warn({ err: describeError(err) }, 'upstream sign-in refused');
-      return back(new AccessDeniedError('The upstream sign-in could not be verified'));
-    }
+    // The client's redirect URI is known good here: upstream failures go back to it, classified as everywhere else.
+    if (err instanceof UpstreamTransient || err instanceof UpstreamRefused) return back(toOAuthError(err, ctx.logger));
     throw err;
   }
 
   rememberApproval(ctx, req, txn.clientId);
   await saveSession(req);
-  const sid = randomToken(ctx.random, 'sid_', 18);
   const holdMs = ctx.options.codeTtl * 1000 * UNREDEEMED_FACTOR;
-  const pid = ctx.upstream.id;
-  await ctx.vault.put(sid, pid, signIn.tokens, holdMs);
-  await ctx.sessions.save({ sid, sub: signIn.claims.sub, clientId: txn.clientId, scope: txn.scope, claims: signIn.claims, providers: [pid], createdAt: ctx.clock() }, holdMs);
+  const { sid } = await ctx.grants.create({ clientId: txn.clientId, scope: txn.scope, providerId: ctx.upstreams.primary.id, ...signIn }, holdMs);
   const code = await ctx.codes.issue({ sid, clientId: txn.clientId, redirectUri: txn.redirectUri, codeChallenge: txn.codeChallenge, scope: txn.scope });
   ctx.logger.info({ client_id: txn.clientId, sid }, 'sign-in completed');
   const url = new URL(txn.redirectUri);

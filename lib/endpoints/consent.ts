@@ -1,22 +1,28 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import type { ProxyContext } from '../context.js';
+import type { EndpointServices } from './services.js';
+import type { BrowserSessionDeps } from './browser-session.js';
+import type { UpstreamRedirectDeps } from './upstream-redirect.js';
+import type { RateLimitDeps } from './rate-limit.js';
 import type { RegisteredClient } from '../clients/types.js';
 import { AccessDeniedError, OAuthError } from '../errors.js';
 import { randomToken, safeEqual } from '../crypto.js';
 import { renderConsentPage, type ConsentPageRenderer } from '../consent/render.js';
 import { browserSession, browserState, saveSession, type Transaction } from './browser-session.js';
-import { pageErrorHandler, redirectWithError, sendErrorPage, sendPage, toOAuthError } from './respond.js';
+import { handle, pageErrorHandler, redirectWithError, sendErrorPage, sendPage } from '../http/respond.js';
 import { startUpstream } from './upstream-redirect.js';
 import { storeRateLimit } from './rate-limit.js';
 import { formBody } from './body.js';
 import { resourceName } from './metadata.js';
+
+/** Internal: the collaborators this endpoint uses. */
+export type ConsentDeps = Pick<EndpointServices, 'clock' | 'random' | 'options' | 'upstreams' | 'urls' | 'logger'> & UpstreamRedirectDeps & BrowserSessionDeps & RateLimitDeps;
 
 const MAX_OPEN_CONSENTS = 10;
 /** Remembered approvals kept per browser (the oldest goes first). */
 const MAX_APPROVALS = 50;
 
 /** Internal: renders the consent page for a validated transaction and remembers it (with a CSRF token) in this browser. */
-export async function showConsent(ctx: ProxyContext, req: Request, res: Response, txn: Transaction, client: RegisteredClient): Promise<void> {
+export async function showConsent(ctx: ConsentDeps, req: Request, res: Response, txn: Transaction, client: RegisteredClient): Promise<void> {
   const state = browserState(req);
   const now = ctx.clock();
   const open = Object.entries(state.consent).filter(([, c]) => c.expires > now).slice(-(MAX_OPEN_CONSENTS - 1));
@@ -36,7 +42,7 @@ export async function showConsent(ctx: ProxyContext, req: Request, res: Response
     ...(ctx.options.consent.scopeDescriptions ? { scopeDescriptions: ctx.options.consent.scopeDescriptions } : {}),
     resourceName: resourceName(ctx),
     resourceUrl: ctx.urls.resource,
-    providerName: ctx.upstream.displayName,
+    providerName: ctx.upstreams.primary.displayName,
     action: ctx.urls.consent,
     csrfToken: csrf,
     transactionId: txn.id,
@@ -44,10 +50,10 @@ export async function showConsent(ctx: ProxyContext, req: Request, res: Response
 }
 
 /** Limiters per proxy: `/authorize` and `/consent` share one count per address. */
-const limiters = new WeakMap<ProxyContext, RequestHandler[]>();
+const limiters = new WeakMap<object, RequestHandler[]>();
 
 /** Internal: the `authorizeRateLimit` middleware of this proxy (none when `false`), shared by `/authorize` and `/consent`. */
-export function authorizeRateLimit(ctx: ProxyContext): RequestHandler[] {
+export function authorizeRateLimit(ctx: ConsentDeps): RequestHandler[] {
   let mw = limiters.get(ctx);
   if (!mw) {
     const rl = ctx.options.authorizeRateLimit;
@@ -69,16 +75,14 @@ function redirectHost(url: URL): string {
  * returns `access_denied` to the validated redirect URI without contacting the
  * upstream; approve is remembered (if configured) and continues upstream. 303.
  */
-export function consentEndpoint(ctx: ProxyContext): Router {
+export function consentEndpoint(ctx: ConsentDeps): Router {
   const router = Router();
-  router.post('/', ...authorizeRateLimit(ctx), formBody('4kb'), browserSession(ctx), (req, res) => {
-    decide(ctx, req, res).catch((err: unknown) => sendErrorPage(res, toOAuthError(err, ctx.logger)));
-  });
+  router.post('/', ...authorizeRateLimit(ctx), formBody('4kb'), browserSession(ctx), handle((req, res) => decide(ctx, req, res)));
   router.use(pageErrorHandler(ctx.logger));
   return router;
 }
 
-async function decide(ctx: ProxyContext, req: Request, res: Response): Promise<void> {
+async function decide(ctx: ConsentDeps, req: Request, res: Response): Promise<void> {
   const body = (req.body ?? {}) as Record<string, unknown>;
   const txnId = typeof body.txn === 'string' ? body.txn : '';
   const csrf = typeof body.csrf === 'string' ? body.csrf : '';

@@ -1,10 +1,13 @@
 import type { RequestHandler } from 'express';
-import type { ProxyContext } from '../context.js';
-import { advertisedScopes } from '../session/scopes.js';
+import type { EndpointServices } from './services.js';
+import { advertisedScopes } from '../resource/scopes.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS } from '../clients/types.js';
 
+/** Internal: the collaborators this endpoint uses. */
+export type MetadataDeps = Pick<EndpointServices, 'urls' | 'options' | 'clients'>;
+
 /** Internal: RFC 8414 authorization server metadata. No `null` fields; no OIDC document is served (we are not an OP). */
-export function authorizationServerMetadata(ctx: ProxyContext): Record<string, unknown> {
+export function authorizationServerMetadata(ctx: MetadataDeps): Record<string, unknown> {
   const { urls, options: o } = ctx;
   const authMethods = [...TOKEN_ENDPOINT_AUTH_METHODS];
   const doc: Record<string, unknown> = {
@@ -27,7 +30,7 @@ export function authorizationServerMetadata(ctx: ProxyContext): Record<string, u
 }
 
 /** Internal: RFC 9728 protected resource metadata. `offline_access` is not a resource scope, so it is not listed (MCP 2026-07-28). */
-export function protectedResourceMetadata(ctx: ProxyContext): Record<string, unknown> {
+export function protectedResourceMetadata(ctx: MetadataDeps): Record<string, unknown> {
   return {
     resource: ctx.urls.resource,
     resource_name: resourceName(ctx),
@@ -38,7 +41,7 @@ export function protectedResourceMetadata(ctx: ProxyContext): Record<string, unk
 }
 
 /** Internal: the MCP server's name for people: the `resourceName` option, else the resource's host. */
-export function resourceName(ctx: ProxyContext): string {
+export function resourceName(ctx: Pick<EndpointServices, 'options' | 'urls'>): string {
   return ctx.options.resourceName ?? new URL(ctx.urls.resource).host;
 }
 

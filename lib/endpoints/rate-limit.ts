@@ -1,16 +1,19 @@
 import type { RequestHandler, Response } from 'express';
 import { rateLimit, type Store as RateLimitStore, type IncrementResponse } from 'express-rate-limit';
-import type { ProxyContext } from '../context.js';
+import type { EndpointServices } from './services.js';
 import type { Store } from '../stores/store.js';
 import { keys } from '../stores/keys.js';
 import { sha256 } from '../crypto.js';
 import { TooManyRequestsError } from '../errors.js';
 
+/** Internal: the collaborators this endpoint uses. */
+export type RateLimitDeps = Pick<EndpointServices, 'store' | 'logger'>;
+
 /** A rate limit as the options give it. */
 export interface RateLimitSettings { windowMs: number; limit: number }
 
 /** Proxies that already warned that their store has no `increment` (once per proxy). */
-const warnedLocal = new WeakSet<ProxyContext>();
+const warnedLocal = new WeakSet<object>();
 
 /**
  * express-rate-limit's store contract over the proxy's {@link Store}: one
@@ -53,7 +56,7 @@ class ProxyRateLimitStore implements RateLimitStore {
  * without `increment` falls back to counting in this process, with a warning.
  * Over the limit: `respond` gets a `429 too_many_requests` with `Retry-After`.
  */
-export function storeRateLimit(ctx: ProxyContext, name: string, settings: RateLimitSettings, description: string, respond: (res: Response, err: TooManyRequestsError) => void): RequestHandler {
+export function storeRateLimit(ctx: RateLimitDeps, name: string, settings: RateLimitSettings, description: string, respond: (res: Response, err: TooManyRequestsError) => void): RequestHandler {
   const { store } = ctx;
   let limitStore: RateLimitStore | undefined;
   if (typeof store.increment === 'function') {

@@ -1,16 +1,19 @@
 import { Router, type RequestHandler } from 'express';
-import type { ProxyContext } from '../context.js';
+import type { EndpointServices } from './services.js';
 import { parseClientMetadata } from '../clients/metadata.js';
-import { storeRateLimit } from './rate-limit.js';
-import { sendJsonError } from './respond.js';
+import { storeRateLimit, type RateLimitDeps } from './rate-limit.js';
+import { sendJsonError } from '../http/respond.js';
 import { jsonBody } from './body.js';
 import type { RegisteredClient } from '../clients/types.js';
+
+/** Internal: the collaborators this endpoint uses. */
+export type RegisterDeps = Pick<EndpointServices, 'options' | 'clients' | 'logger'> & RateLimitDeps;
 
 /** Largest registration request body accepted. */
 export const REGISTRATION_BODY_LIMIT = '16kb';
 
 /** Internal: `POST /register` — RFC 7591 dynamic client registration. */
-export function registerEndpoint(ctx: ProxyContext): Router {
+export function registerEndpoint(ctx: RegisterDeps): Router {
   const router = Router();
   const limits: RequestHandler[] = [];
   const rl = ctx.options.registration.rateLimit;

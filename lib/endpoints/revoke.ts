@@ -1,9 +1,12 @@
 import { Router } from 'express';
-import type { ProxyContext } from '../context.js';
+import type { EndpointServices } from './services.js';
 import { presentedCredentials } from '../clients/clients.js';
 import { InvalidRequestError, InvalidTokenError } from '../errors.js';
 import { singleParams } from './params.js';
 import { formBody } from './body.js';
+
+/** Internal: the collaborators this endpoint uses. */
+export type RevokeDeps = Pick<EndpointServices, 'clients' | 'grants' | 'refreshTokens' | 'accessTokens'>;
 
 /**
  * Internal: `POST /revoke` (RFC 7009). The client authenticates; revoking a
@@ -12,7 +15,7 @@ import { formBody } from './body.js';
  * is revoked upstream, and every instance refuses the session's access tokens.
  * Unknown, expired or foreign tokens get the same 200 (§2.2).
  */
-export function revokeEndpoint(ctx: ProxyContext): Router {
+export function revokeEndpoint(ctx: RevokeDeps): Router {
   const router = Router();
   router.post('/', formBody('8kb'), async (req, res, next) => {
     try {
@@ -21,7 +24,7 @@ export function revokeEndpoint(ctx: ProxyContext): Router {
       const token = body.token;
       if (!token) throw new InvalidRequestError('token is required');
       const sid = await sessionOf(ctx, token, client.client_id, body.token_type_hint);
-      if (sid) await ctx.sessions.end(sid, 'revoked by client');
+      if (sid) await ctx.grants.end(sid, 'revoked by client');
       res.set({ 'Cache-Control': 'no-store' }).status(200).end();
     } catch (err) {
       next(err);
@@ -30,7 +33,7 @@ export function revokeEndpoint(ctx: ProxyContext): Router {
   return router;
 }
 
-async function sessionOf(ctx: ProxyContext, token: string, clientId: string, hint: string | undefined): Promise<string | undefined> {
+async function sessionOf(ctx: RevokeDeps, token: string, clientId: string, hint: string | undefined): Promise<string | undefined> {
   const asRefresh = async () => {
     const r = await ctx.refreshTokens.lookup(token);
     return r && r.clientId === clientId ? r.sid : undefined;

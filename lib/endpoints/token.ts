@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { ProxyContext } from '../context.js';
+import type { EndpointServices } from './services.js';
 import type { RegisteredClient } from '../clients/types.js';
 import { presentedCredentials } from '../clients/clients.js';
 import {
@@ -7,10 +7,13 @@ import {
 } from '../errors.js';
 import { pkceChallenge, safeEqual } from '../crypto.js';
 import { MAX_EMBEDDED_CLAIMS_BYTES } from '../tokens/access-token.js';
-import type { SessionRecord } from '../session/sessions.js';
+import type { GrantRecord } from '../grants/grants.js';
 import { resourceMatches } from './upstream-redirect.js';
 import { singleParams } from './params.js';
 import { formBody } from './body.js';
+
+/** Internal: the collaborators this endpoint uses. */
+export type TokenDeps = Pick<EndpointServices, 'clients' | 'urls' | 'codes' | 'grants' | 'refreshTokens' | 'accessTokens' | 'logger'>;
 
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
@@ -30,7 +33,7 @@ interface TokenResponse {
  * consume; a replay revokes what the code issued) or the `refresh_token` grant
  * (rotation with a grace window and reuse detection).
  */
-export function tokenEndpoint(ctx: ProxyContext): Router {
+export function tokenEndpoint(ctx: TokenDeps): Router {
   const router = Router();
   router.post('/', formBody('8kb'), async (req, res, next) => {
     try {
@@ -52,7 +55,7 @@ export function tokenEndpoint(ctx: ProxyContext): Router {
   return router;
 }
 
-async function authorizationCode(ctx: ProxyContext, client: RegisteredClient, body: Record<string, string | undefined>): Promise<TokenResponse> {
+async function authorizationCode(ctx: TokenDeps, client: RegisteredClient, body: Record<string, string | undefined>): Promise<TokenResponse> {
   if (!client.grant_types.includes('authorization_code')) throw new UnauthorizedClientError('This client may not use the authorization_code grant');
   const { code, code_verifier: verifier, redirect_uri: redirectUri } = body;
   if (!code) throw new InvalidRequestError('code is required');
@@ -66,19 +69,13 @@ async function authorizationCode(ctx: ProxyContext, client: RegisteredClient, bo
   }
   // Atomic. A replay gets invalid_grant; it ends the session only for the same client with the right verifier, after the retry window.
   const consumed = await ctx.codes.consume(code, { clientId: client.client_id, challenge: pkceChallenge(verifier) });
-  const session = await ctx.sessions.get(consumed.sid);
+  const session = await ctx.grants.activate(consumed.sid);
   if (!session) throw new InvalidGrantError('The sign-in behind this code has expired; sign in again');
-  const ttlMs = ctx.options.refreshTokenTtl * 1000;
-  await ctx.sessions.save(session, ttlMs);
-  for (const pid of session.providers) {
-    const tokens = await ctx.vault.get(session.sid, pid);
-    if (tokens) await ctx.vault.put(session.sid, pid, tokens, ctx.broker.vaultTtlMs(tokens));
-  }
   await ctx.clients.markUsed(client);
   return issue(ctx, session, client.client_id, consumed.scope, await ctx.refreshTokens.issue({ sid: session.sid, clientId: client.client_id, scope: consumed.scope }));
 }
 
-async function refreshToken(ctx: ProxyContext, client: RegisteredClient, body: Record<string, string | undefined>): Promise<TokenResponse> {
+async function refreshToken(ctx: TokenDeps, client: RegisteredClient, body: Record<string, string | undefined>): Promise<TokenResponse> {
   if (!client.grant_types.includes('authorization_code') && !client.grant_types.includes('refresh_token')) {
     throw new UnauthorizedClientError('This client may not use the refresh_token grant');
   }
@@ -91,13 +88,13 @@ async function refreshToken(ctx: ProxyContext, client: RegisteredClient, body: R
     if (!asked.length || asked.some((s) => !have.has(s))) throw new InvalidScopeError('scope must be a subset of the originally granted scope');
     scope = asked.join(' ');
   }
-  const session = await ctx.sessions.get(record.sid);
+  const session = await ctx.grants.get(record.sid);
   if (!session) throw new InvalidGrantError('The session has ended; sign in again');
   await ctx.clients.markUsed(client);
   return issue(ctx, session, client.client_id, scope, token);
 }
 
-async function issue(ctx: ProxyContext, session: SessionRecord, clientId: string, scope: string, refresh: string): Promise<TokenResponse> {
+async function issue(ctx: TokenDeps, session: GrantRecord, clientId: string, scope: string, refresh: string): Promise<TokenResponse> {
   const claimsJson = JSON.stringify(session.claims);
   if (Buffer.byteLength(claimsJson) > MAX_EMBEDDED_CLAIMS_BYTES) {
     ctx.logger.warn({ sid: session.sid, bytes: Buffer.byteLength(claimsJson) }, `upstream claims exceed ${MAX_EMBEDDED_CLAIMS_BYTES} bytes; only "sub" is forwarded in the access token`);

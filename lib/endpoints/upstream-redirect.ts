@@ -1,15 +1,11 @@
 import type { Request, Response } from 'express';
-import type { ProxyContext } from '../context.js';
-import { pkceChallenge, randomToken, sha256 } from '../crypto.js';
-import { keys } from '../stores/keys.js';
+import type { EndpointServices } from './services.js';
+import type { BrowserSessionDeps } from './browser-session.js';
+import { pkceChallenge } from '../crypto.js';
 import { bindPending, saveSession, type Transaction } from './browser-session.js';
 
-/** Internal: what the callback needs, stored under the hash of the upstream `state`. */
-export interface PendingAuthorization {
-  txn: Transaction;
-  nonce: string;
-  codeVerifier: string;
-}
+/** Internal: the collaborators this endpoint uses. */
+export type UpstreamRedirectDeps = Pick<EndpointServices, 'pending' | 'upstreams' | 'urls'> & BrowserSessionDeps;
 
 /**
  * Internal: sends the browser to the upstream IdP. The upstream `state`,
@@ -17,16 +13,11 @@ export interface PendingAuthorization {
  * `authorizationTtl` under the state's hash, and the state is bound to this
  * browser's session so that only this browser can complete the callback.
  */
-export async function startUpstream(ctx: ProxyContext, req: Request, res: Response, txn: Transaction): Promise<void> {
-  const state = randomToken(ctx.random);
-  const nonce = randomToken(ctx.random);
-  const codeVerifier = randomToken(ctx.random);
-  const pending: PendingAuthorization = { txn, nonce, codeVerifier };
-  const stateHash = sha256(state);
-  await ctx.store.set(keys.pending(stateHash), JSON.stringify(pending), ctx.options.authorizationTtl * 1000);
+export async function startUpstream(ctx: UpstreamRedirectDeps, req: Request, res: Response, txn: Transaction): Promise<void> {
+  const { state, stateHash, nonce, codeVerifier } = await ctx.pending.start(txn);
   bindPending(req, stateHash);
   await saveSession(req);
-  const url = await ctx.upstream.authorizationUrl({ redirectUri: ctx.urls.callback, state, nonce, codeChallenge: pkceChallenge(codeVerifier) });
+  const url = await ctx.upstreams.primary.authorizationUrl({ redirectUri: ctx.urls.callback, state, nonce, codeChallenge: pkceChallenge(codeVerifier) });
   res.set('Cache-Control', 'no-store').redirect(303, url.href);
 }
 

@@ -1,14 +1,12 @@
 import type { SessionData, Store as SessionStore } from 'express-session';
 import { StoreUnavailableError, type Store } from './store.js';
+import { isConnectionError } from '../util/connection-error.js';
 
 /** Default prefix put before every key, so proxy entries never collide with browser sessions in the same store. */
 export const DEFAULT_ADAPTER_PREFIX = 'mcp-oauth:';
 const PING_KEY = '__ping__';
 /** While unavailable, the adapter pings the wrapped store this often, so `available` comes back without other traffic. */
 export const ADAPTER_PROBE_INTERVAL_MS = 1_000;
-// Signs of a backend that cannot be reached, as opposed to a bug or a bad value.
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ERR_STORE_UNAVAILABLE']);
-const CONNECTION_MESSAGE = /clos|offline|connect|socket|timeout|timed out|unavailable|not ready|terminat/i;
 
 /** Options for {@link fromExpressSessionStore}. */
 export interface FromExpressSessionStoreOptions {
@@ -160,13 +158,6 @@ class ExpressSessionStoreAdapter implements Store {
 }
 
 const noop = () => {};
-
-function isConnectionError(err: unknown, depth = 0): boolean {
-  if (!(err instanceof Error) || depth > 3) return false;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
-  return CONNECTION_MESSAGE.test(err.message) || isConnectionError(err.cause, depth + 1);
-}
 
 /**
  * Wraps any express-session store (connect-redis, connect-pg-simple,

@@ -1,3 +1,4 @@
+import { ProxyError } from '../errors/base.js';
 import type { Store as SessionStore } from 'express-session';
 
 /**
@@ -110,11 +111,10 @@ export interface Store {
  * try { await client.get(key); } catch (cause) { throw new StoreUnavailableError('redis get failed', { cause }); }
  * ```
  */
-export class StoreUnavailableError extends Error {
-  /** Stable code callers can switch on. */
-  readonly code = 'ERR_STORE_UNAVAILABLE';
+export class StoreUnavailableError extends ProxyError {
+  declare readonly code: 'ERR_STORE_UNAVAILABLE';
   constructor(message = 'The session store is unavailable', options?: { cause?: unknown }) {
-    super(message, options);
+    super('ERR_STORE_UNAVAILABLE', message, options);
     this.name = 'StoreUnavailableError';
   }
 }

@@ -2,7 +2,7 @@ import type { Store } from '../stores/store.js';
 import { keys } from '../stores/keys.js';
 import { randomToken, safeEqual, sha256, type RandomBytes } from '../crypto.js';
 import { InvalidGrantError } from '../errors.js';
-import type { Sessions } from '../session/sessions.js';
+import type { GrantLifecycle } from './grant-lifecycle.js';
 
 /** Internal: what a one-time authorization code stands for (stored under the code's hash). */
 export interface CodeRecord {
@@ -44,15 +44,15 @@ export interface CodePresenter {
  */
 export class Codes {
   readonly #store: Store;
-  readonly #sessions: Sessions;
+  readonly #grants: GrantLifecycle;
   readonly #random: RandomBytes;
   readonly #ttlMs: number;
   readonly #clock: () => number;
   readonly #retryWindowMs: number;
 
-  constructor(d: { store: Store; sessions: Sessions; random: RandomBytes; ttlSeconds: number; clock?: () => number; retryWindowMs?: number }) {
+  constructor(d: { store: Store; grants: GrantLifecycle; random: RandomBytes; ttlSeconds: number; clock?: () => number; retryWindowMs?: number }) {
     this.#store = d.store;
-    this.#sessions = d.sessions;
+    this.#grants = d.grants;
     this.#random = d.random;
     this.#ttlMs = d.ttlSeconds * 1000;
     this.#clock = d.clock ?? Date.now;
@@ -88,7 +88,7 @@ export class Codes {
     const proven = !!used && !!presenter && presenter.clientId === used.clientId && safeEqual(presenter.challenge, used.codeChallenge);
     if (!used || !proven) throw new InvalidGrantError('The authorization code is invalid, expired or already used');
     if (this.#clock() - used.at < this.#retryWindowMs) throw new InvalidGrantError('The authorization code was already redeemed (a retry?); use the tokens of the first redemption');
-    await this.#sessions.endQuietly(used.sid, 'authorization code replay');
+    await this.#grants.endQuietly(used.sid, 'authorization code replay');
     throw new InvalidGrantError('The authorization code was already used; the tokens it issued have been revoked');
   }
 }

@@ -3,7 +3,7 @@ import { keys } from '../stores/keys.js';
 import { randomToken, sha256, type RandomBytes } from '../crypto.js';
 import type { Sealer } from '../vault/seal.js';
 import { InvalidGrantError } from '../errors.js';
-import type { Sessions } from '../session/sessions.js';
+import type { GrantLifecycle } from './grant-lifecycle.js';
 
 /** Internal: what a refresh token stands for (stored under the token's hash). */
 export interface RefreshRecord {
@@ -25,16 +25,16 @@ const PREFIX = 'mop_rt_';
 export class RefreshTokens {
   readonly #store: Store;
   readonly #sealer: Sealer;
-  readonly #sessions: Sessions;
+  readonly #grants: GrantLifecycle;
   readonly #random: RandomBytes;
   readonly #clock: () => number;
   readonly #ttlMs: number;
   readonly #graceMs: number;
 
-  constructor(d: { store: Store; sealer: Sealer; sessions: Sessions; random: RandomBytes; clock: () => number; ttlSeconds: number; graceSeconds: number }) {
+  constructor(d: { store: Store; sealer: Sealer; grants: GrantLifecycle; random: RandomBytes; clock: () => number; ttlSeconds: number; graceSeconds: number }) {
     this.#store = d.store;
     this.#sealer = d.sealer;
-    this.#sessions = d.sessions;
+    this.#grants = d.grants;
     this.#random = d.random;
     this.#clock = d.clock;
     this.#ttlMs = d.ttlSeconds * 1000;
@@ -54,15 +54,14 @@ export class RefreshTokens {
     if (raw === undefined) throw new InvalidGrantError('The refresh token is invalid, expired or revoked');
     const record = JSON.parse(raw) as RefreshRecord;
     if (record.clientId !== clientId) throw new InvalidGrantError('The refresh token was not issued to this client');
-    const session = await this.#sessions.get(record.sid);
-    if (!session) throw new InvalidGrantError('The session of this refresh token has ended; sign in again');
+    if (!(await this.#grants.exists(record.sid))) throw new InvalidGrantError('The session of this refresh token has ended; sign in again');
 
     const successor = randomToken(this.#random, PREFIX);
     const aad = `rt-next|${hash}`;
     const sealed = this.#sealer.seal(JSON.stringify({ t: successor, at: this.#clock() }), aad);
     if (await this.#store.add(keys.refreshRotated(hash), sealed, this.#ttlMs)) {
       await this.#store.set(keys.refreshToken(sha256(successor)), raw, this.#ttlMs);
-      await this.#sessions.save(session);
+      await this.#grants.slide(record.sid);
       return { token: successor, record };
     }
 
@@ -74,7 +73,7 @@ export class RefreshTokens {
       const successorUsed = await this.#store.get(keys.refreshRotated(sha256(rotation.t)));
       if (successorUsed === undefined) return { token: rotation.t, record };
     }
-    await this.#sessions.endQuietly(record.sid, 'refresh token reuse detected');
+    await this.#grants.endQuietly(record.sid, 'refresh token reuse detected');
     throw new InvalidGrantError('The refresh token was already used; the session has been revoked');
   }
 

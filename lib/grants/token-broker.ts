@@ -3,7 +3,9 @@ import type { Store } from '../stores/store.js';
 import { StoreUnavailableError } from '../stores/store.js';
 import { keys } from '../stores/keys.js';
 import type { Vault, UpstreamTokenSet } from '../vault/vault.js';
-import { UpstreamGrantInvalid, type UpstreamProvider } from '../upstream/provider.js';
+import { UpstreamGrantInvalid } from '../upstream/provider.js';
+import type { UpstreamRegistry } from '../upstream/registry.js';
+import type { Grants } from './grants.js';
 import { UpstreamUnavailableError } from '../errors.js';
 import { randomToken, type RandomBytes } from '../crypto.js';
 import { SingleFlight } from '../util/single-flight.js';
@@ -18,11 +20,11 @@ export const REFRESH_WAIT_MS = 20_000;
 interface BrokerDeps {
   store: Store;
   vault: Vault;
-  providers: ReadonlyMap<string, UpstreamProvider>;
+  grants: Grants;
+  upstreams: UpstreamRegistry;
   clock: () => number;
   random: RandomBytes;
   refresh: { enabled: boolean; skewSeconds: number };
-  sessionTtlMs: number;
   logger: ResolvedLogger;
   /** Internal (tests): lease of the refresh lock. Default {@link REFRESH_LOCK_TTL_MS}. */
   lockLeaseMs?: number;
@@ -50,17 +52,9 @@ export class TokenBroker {
     this.#d = d;
   }
 
-  /** Vault TTL for a token set: as long as its refresh token lives, else as long as its access token does. */
-  vaultTtlMs(set: UpstreamTokenSet): number {
-    const now = this.#d.clock();
-    const until = set.refresh_token ? set.refresh_expires_at : set.expires_at;
-    if (until === undefined) return this.#d.sessionTtlMs;
-    return Math.max(1000, Math.min(this.#d.sessionTtlMs, until * 1000 - now));
-  }
-
   async get(sid: string, providerId: string): Promise<TokenResult> {
-    if (!this.#d.providers.has(providerId)) {
-      throw new TypeError(`upstreamTokens: unknown provider id "${providerId}"; configured: ${[...this.#d.providers.keys()].map((p) => `"${p}"`).join(', ')}`);
+    if (!this.#d.upstreams.has(providerId)) {
+      throw new TypeError(`upstreamTokens: unknown provider id "${providerId}"; configured: ${this.#d.upstreams.ids().map((p) => `"${p}"`).join(', ')}`);
     }
     const set = await this.#read(sid, providerId);
     if (!set) return { ok: false, reason: 'no upstream tokens are stored for this session' };
@@ -111,7 +105,7 @@ export class TokenBroker {
       if (this.#fresh(set) || !set.refresh_token) return { ok: true, token: set.access_token };
       let next: UpstreamTokenSet;
       try {
-        next = await this.#d.providers.get(providerId)!.refresh(set.refresh_token);
+        next = await this.#d.upstreams.get(providerId)!.refresh(set.refresh_token);
       } catch (err) {
         if (err instanceof UpstreamGrantInvalid) {
           await this.#d.vault.delete(sid, providerId).catch((e: unknown) => { throw unavailable(providerId, e); });
@@ -123,13 +117,13 @@ export class TokenBroker {
       }
       const merged: UpstreamTokenSet = next.refresh_token ? next : { ...next, refresh_token: set.refresh_token, ...(set.refresh_expires_at ? { refresh_expires_at: set.refresh_expires_at } : {}) };
       try {
-        await this.#d.vault.put(sid, providerId, merged, this.vaultTtlMs(merged));
+        await this.#d.grants.link(sid, providerId, merged);
         // A session ended while the upstream answered must not get its tokens back. end() deletes the
         // session record before it reads and revokes the vault, so either it sees what was just written
         // or this check sees the record gone.
-        if ((await store.get(keys.session(sid))) === undefined) {
+        if (!(await this.#d.grants.exists(sid))) {
           await this.#d.vault.delete(sid, providerId);
-          await this.#d.providers.get(providerId)!.revoke(merged.refresh_token ?? merged.access_token, merged.refresh_token ? 'refresh_token' : 'access_token', merged);
+          await this.#d.upstreams.get(providerId)!.revoke(merged.refresh_token ?? merged.access_token, merged.refresh_token ? 'refresh_token' : 'access_token', merged);
           return { ok: false, reason: 'the session ended during the refresh' };
         }
       } catch (err) {

@@ -1,11 +1,29 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AccessTokenClaims } from '../tokens/access-token.js';
-import type { ProxyContext } from '../context.js';
+import type { ProxyUrls } from '../http/urls.js';
+import type { AccessTokens } from '../tokens/access-token.js';
+import type { EndedGrants } from '../grants/ended.js';
+import type { UpstreamRegistry } from '../upstream/registry.js';
+import type { Store } from '../stores/store.js';
+import type { ResolvedLogger } from '../logger.js';
 import { InsufficientScopeError, InvalidTokenError, ReauthenticationRequiredError, TemporarilyUnavailableError } from '../errors.js';
-import { sendBearerError, sendJsonError, toOAuthError } from '../endpoints/respond.js';
-import type { TokenBroker } from './token-broker.js';
+import { sendBearerError, sendJsonError } from '../http/respond.js';
+import type { TokenBroker } from '../grants/token-broker.js';
+import type { ParsedOptions } from '../options.js';
 import { advertisedScopes, challengeScopes, expandScopes } from './scopes.js';
 import { hostOriginCheck, type HostOriginOptions } from './host-origin.js';
+
+/** Internal: what `requireSession()` uses (the SDK's `OAuthTokenVerifier` habit: the few collaborators it calls). */
+export interface ResourceGuardDeps {
+  urls: Pick<ProxyUrls, 'resource' | 'resourceMetadata' | 'authorize'>;
+  accessTokens: AccessTokens;
+  ended: EndedGrants;
+  broker: TokenBroker;
+  store: Pick<Store, 'available'>;
+  logger: ResolvedLogger;
+  upstreams: UpstreamRegistry;
+  options: Pick<ParsedOptions, 'scopes' | 'scopeHierarchy'>;
+}
 
 /**
  * What `requireSession()` puts on `req.auth`: the MCP TypeScript SDKs'
@@ -146,7 +164,7 @@ function deepFreeze<T>(value: T): T {
  * ended-session set and the store's health flag — no network or store round
  * trip — and attaches `req.auth` and a lazy `req.upstreamTokens`.
  */
-export function sessionMiddleware(ctx: ProxyContext, opts: RequireSessionOptions = {}): RequestHandler {
+export function sessionMiddleware(ctx: ResourceGuardDeps, opts: RequireSessionOptions = {}): RequestHandler {
   const required = opts.scopes ?? [];
   if (!Array.isArray(required) || required.some((s) => typeof s !== 'string')) throw new TypeError('requireSession(opts): "opts.scopes" must be an array of strings');
   const { urls, accessTokens, ended, broker, store, logger } = ctx;
@@ -157,7 +175,7 @@ export function sessionMiddleware(ctx: ProxyContext, opts: RequireSessionOptions
   if (opts.allowedOrigins !== undefined && opts.allowedHosts === undefined) throw new TypeError('requireSession(opts): "opts.allowedOrigins" needs "opts.allowedHosts" too');
   const guard = opts.allowedHosts !== undefined ? hostOriginCheck({ allowedHosts: opts.allowedHosts, ...(opts.allowedOrigins !== undefined ? { allowedOrigins: opts.allowedOrigins } : {}) }, 'requireSession(opts)') : undefined;
   const resourceUrl = new URL(urls.resource);
-  const defaultProvider = ctx.upstream.id;
+  const defaultProvider = ctx.upstreams.primary.id;
   void ended.start();
   // One frozen AuthInfo per verified token, shared by every request that carries it: nothing in it
   // depends on the request, and building it (five objects, a split) is most of the middleware's work.
@@ -196,7 +214,7 @@ export function sessionMiddleware(ctx: ProxyContext, opts: RequireSessionOptions
     if (known !== undefined) return admit(req, res, next, token, known);
     accessTokens.verify(token).then((claims) => admit(req, res, next, token, claims), (err: unknown) => {
       if (err instanceof InvalidTokenError) return unauthorized(res, err);
-      sendJsonError(res, toOAuthError(err, logger));
+      sendJsonError(res, err, logger);
     });
   };
   if (!guard) return check;

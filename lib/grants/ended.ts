@@ -4,13 +4,13 @@ import type { ResolvedLogger } from '../logger.js';
 import { describeError } from '../logger.js';
 
 /**
- * Internal: the per-process set of ended sessions that `requireSession()`
+ * Internal: the per-process set of ended grants (sessions) that `requireSession()`
  * consults on every request (a Map lookup, no I/O). Filled by this process's own
  * revocations and, when the store has pub/sub, by every other instance's. An
  * entry lives as long as an access token can (after that the token has expired
  * anyway), so the set stays small.
  */
-export class EndedSessions {
+export class EndedGrants {
   readonly #ended = new Map<string, number>();
   readonly #store: Store;
   readonly #clock: () => number;

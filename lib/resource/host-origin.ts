@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { OAuthError } from '../errors.js';
-import { sendJsonError } from '../endpoints/respond.js';
+import { sendJsonError } from '../http/respond.js';
 
 /**
  * Options of {@link validateHostAndOrigin} (and of `requireSession({ allowedHosts, allowedOrigins })`).

@@ -1,0 +1,142 @@
+import type { Store } from '../stores/store.js';
+import { keys } from '../stores/keys.js';
+import type { Vault, UpstreamTokenSet } from '../vault/vault.js';
+import type { UpstreamRegistry } from '../upstream/registry.js';
+import type { GrantLifecycle } from '../tokens/grant-lifecycle.js';
+import { randomToken, type RandomBytes } from '../crypto.js';
+import { describeError, type ResolvedLogger } from '../logger.js';
+import type { EndedGrants } from './ended.js';
+
+/** Internal: what the proxy remembers of a grant, the session behind a client's tokens (no secrets; tokens live in the vault). */
+export interface GrantRecord {
+  sid: string;
+  sub: string;
+  clientId: string;
+  scope: string;
+  /** The upstream identity's claims. */
+  claims: Record<string, unknown>;
+  /** Provider ids with a vault record for this grant. */
+  providers: string[];
+  createdAt: number;
+}
+
+interface GrantsDeps {
+  store: Store;
+  vault: Vault;
+  ended: EndedGrants;
+  upstreams: UpstreamRegistry;
+  /** The grant's lifetime (`refreshTokenTtl`), renewed on every use. */
+  ttlMs: number;
+  clock: () => number;
+  random: RandomBytes;
+  logger: ResolvedLogger;
+}
+
+/**
+ * Internal: the one owner of a grant's lifecycle. Nothing else reads or
+ * writes grant records or decides how long a grant's vault records live.
+ *
+ * - `create`: a completed upstream sign-in becomes a grant, held briefly until its code is redeemed;
+ * - `link`: an upstream's tokens are sealed into the grant's vault;
+ * - `activate`: the first code redemption gives the grant and its vault records their full lifetime;
+ * - `slide`: each refresh-token rotation renews the grant;
+ * - `end`: the record and every vault record go, each upstream that can revoke is told, every instance learns of it.
+ */
+export class Grants implements GrantLifecycle {
+  readonly #d: GrantsDeps;
+
+  constructor(d: GrantsDeps) {
+    this.#d = d;
+  }
+
+  async get(sid: string): Promise<GrantRecord | undefined> {
+    const raw = await this.#d.store.get(keys.session(sid));
+    return raw === undefined ? undefined : (JSON.parse(raw) as GrantRecord);
+  }
+
+  /** Whether the grant still exists (not ended, not expired). */
+  async exists(sid: string): Promise<boolean> {
+    return (await this.#d.store.get(keys.session(sid))) !== undefined;
+  }
+
+  /** A new grant for a completed sign-in at `providerId`, kept for `holdMs` until {@link activate}. */
+  async create(g: { clientId: string; scope: string; providerId: string; tokens: UpstreamTokenSet; claims: Record<string, unknown> & { sub: string } }, holdMs: number): Promise<GrantRecord> {
+    const record: GrantRecord = {
+      sid: randomToken(this.#d.random, 'sid_', 18),
+      sub: g.claims.sub,
+      clientId: g.clientId,
+      scope: g.scope,
+      claims: g.claims,
+      providers: [g.providerId],
+      createdAt: this.#d.clock(),
+    };
+    await this.#d.vault.put(record.sid, g.providerId, g.tokens, holdMs);
+    await this.#save(record, holdMs);
+    return record;
+  }
+
+  /** Seals an upstream's (new or refreshed) tokens into the grant's vault, for as long as they can be used. */
+  async link(sid: string, providerId: string, tokens: UpstreamTokenSet): Promise<void> {
+    await this.#d.vault.put(sid, providerId, tokens, this.vaultTtlMs(tokens));
+  }
+
+  /** First redemption: the grant and its vault records get their full lifetime. `undefined` when the grant is gone. */
+  async activate(sid: string): Promise<GrantRecord | undefined> {
+    const record = await this.get(sid);
+    if (!record) return undefined;
+    await this.#save(record, this.#d.ttlMs);
+    for (const pid of record.providers) {
+      const tokens = await this.#d.vault.get(sid, pid);
+      if (tokens) await this.link(sid, pid, tokens);
+    }
+    return record;
+  }
+
+  /**
+   * Renews the grant (refresh-token rotation). `undefined` when the grant is
+   * gone. Compare-and-expire: a grant ended meanwhile is never written back.
+   */
+  async slide(sid: string): Promise<GrantRecord | undefined> {
+    const raw = await this.#d.store.get(keys.session(sid));
+    if (raw === undefined || !(await this.#d.store.renewIf(keys.session(sid), raw, this.#d.ttlMs))) return undefined;
+    return JSON.parse(raw) as GrantRecord;
+  }
+
+  /** Vault TTL for a token set: as long as its refresh token lives, else as long as its access token does, at most the grant's. */
+  vaultTtlMs(set: UpstreamTokenSet): number {
+    const until = set.refresh_token ? set.refresh_expires_at : set.expires_at;
+    if (until === undefined) return this.#d.ttlMs;
+    return Math.max(1000, Math.min(this.#d.ttlMs, until * 1000 - this.#d.clock()));
+  }
+
+  /** Ends a grant on every instance. Idempotent. Store errors propagate (nothing is half-deleted silently). */
+  async end(sid: string, reason: string): Promise<void> {
+    const record = await this.get(sid);
+    const providerIds = record?.providers ?? this.#d.upstreams.ids();
+    await this.#d.store.delete(keys.session(sid));
+    await this.#d.ended.end(sid);
+    for (const pid of providerIds) {
+      const tokens = await this.#d.vault.get(sid, pid).catch(() => undefined);
+      await this.#d.vault.delete(sid, pid);
+      const upstream = this.#d.upstreams.get(pid);
+      if (tokens && upstream) {
+        if (tokens.refresh_token) await upstream.revoke(tokens.refresh_token, 'refresh_token', tokens);
+        else await upstream.revoke(tokens.access_token, 'access_token', tokens);
+      }
+    }
+    this.#d.logger.info({ sid, reason }, 'session ended');
+  }
+
+  /** Ends a grant, logging instead of throwing (used on replay detection, where the client already gets an error). */
+  async endQuietly(sid: string, reason: string): Promise<void> {
+    try {
+      await this.end(sid, reason);
+    } catch (err) {
+      this.#d.logger.error({ sid, reason, err: describeError(err) }, 'could not end session');
+    }
+  }
+
+  async #save(record: GrantRecord, ttlMs: number): Promise<void> {
+    await this.#d.store.set(keys.session(record.sid), JSON.stringify(record), ttlMs);
+  }
+}
