@@ -44,7 +44,7 @@ export function createContext(o: ParsedOptions): ProxyContext {
   const store = namespaced(o.store ?? new MemoryStore({ logger: o.logger }), storeNamespace(urls.issuer));
 
   const sealer = new Sealer(encryptionKeys, random);
-  const vault = new Vault(store, sealer);
+  const vault = new Vault(store, sealer, undefined, logger);
   const registration = o.clientId ? {} : { registration: upstreamRegistration(o, urls, { store, sealer, random, logger, fetch: fetchImpl, clock }) };
   const upstreams = new UpstreamRegistry([new UpstreamProvider(o, { fetch: fetchImpl, logger, clock, ...registration })]);
   const ended = new EndedGrants(store, clock, o.accessTokenTtl * 1000, logger);
@@ -60,9 +60,6 @@ export function createContext(o: ParsedOptions): ProxyContext {
   if (!store.atomic) {
     logger.warn({}, 'the store is not atomic across processes (e.g. fromExpressSessionStore): single-use codes, refresh-token rotation and the upstream refresh lock are enforced within this process only. Run ONE proxy instance on it, or use RedisStore (or another atomic store) to run several.');
   }
-  if (!store.atomic) {
-    logger.warn({}, 'the store is not atomic across processes (e.g. fromExpressSessionStore): single-use codes, refresh-token rotation and the upstream refresh lock are enforced within this process only. Run ONE proxy instance on it, or use RedisStore (or another atomic store) to run several.');
-  }
   return {
     options: o,
     urls,
@@ -73,9 +70,9 @@ export function createContext(o: ParsedOptions): ProxyContext {
     sealer,
     vault,
     accessTokens,
-    refreshTokens: new RefreshTokens({ store, sealer, grants, random, clock, ttlSeconds: o.refreshTokenTtl, graceSeconds: o.refreshTokenGracePeriod }),
-    codes: new Codes({ store, grants, random, ttlSeconds: o.codeTtl, clock, retryWindowMs: o.refreshTokenGracePeriod * 1000 }),
-    pending: new PendingAuthorizations({ store, random, ttlSeconds: o.authorizationTtl }),
+    refreshTokens: new RefreshTokens({ store, sealer, grants, random, clock, ttlSeconds: o.refreshTokenTtl, graceSeconds: o.refreshTokenGracePeriod, logger }),
+    codes: new Codes({ store, grants, random, ttlSeconds: o.codeTtl, clock, retryWindowMs: o.refreshTokenGracePeriod * 1000, logger }),
+    pending: new PendingAuthorizations({ store, random, ttlSeconds: o.authorizationTtl, logger }),
     ended,
     grants,
     broker: new TokenBroker({ store, vault, grants, upstreams, clock, random, refresh: o.refresh, logger }),

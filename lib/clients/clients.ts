@@ -3,7 +3,8 @@ import { keys } from '../stores/keys.js';
 import type { ParsedOptions } from '../options.js';
 import { randomToken, safeEqual, sha256, type RandomBytes } from '../crypto.js';
 import { InvalidClientError, InvalidRequestError } from '../errors.js';
-import type { ClientMetadata, RegisteredClient, TokenEndpointAuthMethod } from './types.js';
+import { clientRecordSchema, type ClientMetadata, type RegisteredClient, type TokenEndpointAuthMethod } from './types.js';
+import { parseRecord, writeRecord } from '../util/records.js';
 import { MetadataDocumentFetcher } from './metadata-document.js';
 import { isMetadataDocumentClientId } from './address-policy.js';
 
@@ -35,8 +36,10 @@ export class Clients {
   readonly #o: ParsedOptions;
   readonly #documents: MetadataDocumentFetcher | undefined;
   readonly #allowPrivate: boolean;
+  readonly #logger: { warn(obj: object, msg: string): void } | undefined;
 
-  constructor(d: { store: Store; clock: () => number; random: RandomBytes; options: ParsedOptions; fetch: typeof fetch | undefined; logger?: { info(obj: object, msg?: string): void } }) {
+  constructor(d: { store: Store; clock: () => number; random: RandomBytes; options: ParsedOptions; fetch: typeof fetch | undefined; logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg: string): void } }) {
+    this.#logger = d.logger;
     this.#store = d.store;
     this.#clock = d.clock;
     this.#random = d.random;
@@ -68,7 +71,7 @@ export class Clients {
       kind: 'dynamic',
       ...(clientSecret ? { client_secret_hash: sha256(clientSecret) } : {}),
     };
-    await this.#store.set(keys.client(clientId), JSON.stringify(client), this.#o.registration.unusedTtl * 1000);
+    await this.#store.set(keys.client(clientId), writeRecord({ v: 1, ...client }), this.#o.registration.unusedTtl * 1000);
     return clientSecret ? { client, clientSecret } : { client };
   }
 
@@ -76,8 +79,10 @@ export class Clients {
   async get(clientId: string): Promise<RegisteredClient | undefined> {
     if (clientId.length > 2048) return undefined;
     if (this.#documents && isMetadataDocumentClientId(clientId, { allowPrivateAddresses: this.#allowPrivate })) return this.#documents.resolve(clientId);
-    const raw = await this.#store.get(keys.client(clientId));
-    return raw === undefined ? undefined : (JSON.parse(raw) as RegisteredClient);
+    const record = parseRecord(clientRecordSchema, await this.#store.get(keys.client(clientId)), 'client', this.#logger);
+    if (record === undefined) return undefined;
+    const { v: _v, ...client } = record;
+    return client as RegisteredClient;
   }
 
   /**
@@ -106,7 +111,7 @@ export class Clients {
     const last = (client as RegisteredClient & { last_used_at?: number }).last_used_at ?? 0;
     if (now - last < DAY_MS) return;
     const updated = { ...client, last_used_at: now };
-    await this.#store.set(keys.client(client.client_id), JSON.stringify(updated), this.#o.registration.ttl * 1000);
+    await this.#store.set(keys.client(client.client_id), writeRecord({ v: 1, ...updated }), this.#o.registration.ttl * 1000);
   }
 }
 

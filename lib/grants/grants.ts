@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { Store } from '../stores/store.js';
+import { parseRecord, writeRecord } from '../util/records.js';
 import { keys } from '../stores/keys.js';
 import type { Vault, UpstreamTokenSet } from '../vault/vault.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
@@ -7,18 +9,24 @@ import { randomToken, type RandomBytes } from '../crypto.js';
 import { describeError, type ResolvedLogger } from '../logger.js';
 import type { EndedGrants } from './ended.js';
 
-/** Internal: what the proxy remembers of a grant, the session behind a client's tokens (no secrets; tokens live in the vault). */
-export interface GrantRecord {
-  sid: string;
-  sub: string;
-  clientId: string;
-  scope: string;
+/**
+ * Internal: what the proxy remembers of a grant, the session behind a client's
+ * tokens (no secrets; tokens live in the vault). Version 1; records without
+ * `v` (written before versions existed) are version 1.
+ */
+export const grantRecordSchema = z.object({
+  v: z.literal(1).default(1),
+  sid: z.string(),
+  sub: z.string(),
+  clientId: z.string(),
+  scope: z.string(),
   /** The upstream identity's claims. */
-  claims: Record<string, unknown>;
+  claims: z.record(z.string(), z.unknown()),
   /** Provider ids with a vault record for this grant. */
-  providers: string[];
-  createdAt: number;
-}
+  providers: z.array(z.string()),
+  createdAt: z.number(),
+});
+export type GrantRecord = z.output<typeof grantRecordSchema>;
 
 interface GrantsDeps {
   store: Store;
@@ -50,18 +58,18 @@ export class Grants implements GrantLifecycle {
   }
 
   async get(sid: string): Promise<GrantRecord | undefined> {
-    const raw = await this.#d.store.get(keys.session(sid));
-    return raw === undefined ? undefined : (JSON.parse(raw) as GrantRecord);
+    return this.#parse(await this.#d.store.get(keys.session(sid)));
   }
 
-  /** Whether the grant still exists (not ended, not expired). */
+  /** Whether the grant still exists (not ended, not expired, readable). */
   async exists(sid: string): Promise<boolean> {
-    return (await this.#d.store.get(keys.session(sid))) !== undefined;
+    return (await this.get(sid)) !== undefined;
   }
 
   /** A new grant for a completed sign-in at `providerId`, kept for `holdMs` until {@link activate}. */
   async create(g: { clientId: string; scope: string; providerId: string; tokens: UpstreamTokenSet; claims: Record<string, unknown> & { sub: string } }, holdMs: number): Promise<GrantRecord> {
     const record: GrantRecord = {
+      v: 1,
       sid: randomToken(this.#d.random, 'sid_', 18),
       sub: g.claims.sub,
       clientId: g.clientId,
@@ -98,8 +106,9 @@ export class Grants implements GrantLifecycle {
    */
   async slide(sid: string): Promise<GrantRecord | undefined> {
     const raw = await this.#d.store.get(keys.session(sid));
-    if (raw === undefined || !(await this.#d.store.renewIf(keys.session(sid), raw, this.#d.ttlMs))) return undefined;
-    return JSON.parse(raw) as GrantRecord;
+    const record = this.#parse(raw);
+    if (record === undefined || !(await this.#d.store.renewIf(keys.session(sid), raw!, this.#d.ttlMs))) return undefined;
+    return record;
   }
 
   /** Vault TTL for a token set: as long as its refresh token lives, else as long as its access token does, at most the grant's. */
@@ -137,6 +146,10 @@ export class Grants implements GrantLifecycle {
   }
 
   async #save(record: GrantRecord, ttlMs: number): Promise<void> {
-    await this.#d.store.set(keys.session(record.sid), JSON.stringify(record), ttlMs);
+    await this.#d.store.set(keys.session(record.sid), writeRecord(record), ttlMs);
+  }
+
+  #parse(raw: string | undefined): GrantRecord | undefined {
+    return parseRecord(grantRecordSchema, raw, 'grant', this.#d.logger);
   }
 }

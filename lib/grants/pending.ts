@@ -1,24 +1,31 @@
+import { z } from 'zod';
 import type { Store } from '../stores/store.js';
+import type { ResolvedLogger } from '../logger.js';
+import { parseRecord, writeRecord } from '../util/records.js';
 import { keys } from '../stores/keys.js';
 import { randomToken, sha256, type RandomBytes } from '../crypto.js';
 
-/** A validated authorization request, waiting for consent or for the upstream. */
-export interface Transaction {
-  id: string;
-  clientId: string;
-  redirectUri: string;
+const transactionSchema = z.object({
+  id: z.string(),
+  clientId: z.string(),
+  redirectUri: z.string(),
   /** The client's own `state`, returned unchanged. */
-  state: string | undefined;
-  codeChallenge: string;
-  scope: string;
-}
+  state: z.string().optional(),
+  codeChallenge: z.string(),
+  scope: z.string(),
+});
 
-/** Internal: what the callback needs, stored under the hash of the upstream `state`. */
-export interface PendingAuthorization {
-  txn: Transaction;
-  nonce: string;
-  codeVerifier: string;
-}
+/** A validated authorization request, waiting for consent or for the upstream. */
+export type Transaction = Omit<z.output<typeof transactionSchema>, 'state'> & { state: string | undefined };
+
+/** Internal: what the callback needs, stored under the hash of the upstream `state`. Version 1 (no `v`: version 1). */
+export const pendingAuthorizationSchema = z.object({
+  v: z.literal(1).default(1),
+  txn: transactionSchema,
+  nonce: z.string(),
+  codeVerifier: z.string(),
+});
+export type PendingAuthorization = Omit<z.output<typeof pendingAuthorizationSchema>, 'txn'> & { txn: Transaction };
 
 /**
  * Internal: authorizations sent to the upstream and not yet back. The upstream
@@ -29,8 +36,10 @@ export class PendingAuthorizations {
   readonly #store: Store;
   readonly #random: RandomBytes;
   readonly #ttlMs: number;
+  readonly #logger: ResolvedLogger | undefined;
 
-  constructor(d: { store: Store; random: RandomBytes; ttlSeconds: number }) {
+  constructor(d: { store: Store; random: RandomBytes; ttlSeconds: number; logger?: ResolvedLogger }) {
+    this.#logger = d.logger;
     this.#store = d.store;
     this.#random = d.random;
     this.#ttlMs = d.ttlSeconds * 1000;
@@ -42,14 +51,14 @@ export class PendingAuthorizations {
     const nonce = randomToken(this.#random);
     const codeVerifier = randomToken(this.#random);
     const stateHash = sha256(state);
-    const pending: PendingAuthorization = { txn, nonce, codeVerifier };
-    await this.#store.set(keys.pending(stateHash), JSON.stringify(pending), this.#ttlMs);
+    const pending: PendingAuthorization = { v: 1, txn, nonce, codeVerifier };
+    await this.#store.set(keys.pending(stateHash), writeRecord(pending), this.#ttlMs);
     return { state, stateHash, nonce, codeVerifier };
   }
 
   /** Consumes the authorization an upstream `state` stands for, once; `undefined` when unknown, expired or already used. */
   async take(stateHash: string): Promise<PendingAuthorization | undefined> {
-    const raw = await this.#store.take(keys.pending(stateHash));
-    return raw === undefined ? undefined : (JSON.parse(raw) as PendingAuthorization);
+    const record = parseRecord(pendingAuthorizationSchema, await this.#store.take(keys.pending(stateHash)), 'pending authorization', this.#logger);
+    return record === undefined ? undefined : { ...record, txn: { ...record.txn, state: record.txn.state } };
   }
 }

@@ -1,26 +1,33 @@
+import { z } from 'zod';
 import type { Store } from '../stores/store.js';
+import type { ResolvedLogger } from '../logger.js';
+import { parseRecord, writeRecord } from '../util/records.js';
 import { keys } from '../stores/keys.js';
 import { randomToken, safeEqual, sha256, type RandomBytes } from '../crypto.js';
 import { InvalidGrantError } from '../errors.js';
 import type { GrantLifecycle } from './grant-lifecycle.js';
 
-/** Internal: what a one-time authorization code stands for (stored under the code's hash). */
-export interface CodeRecord {
-  sid: string;
-  clientId: string;
-  redirectUri: string;
-  codeChallenge: string;
-  scope: string;
-}
+/** Internal: what a one-time authorization code stands for (stored under the code's hash). Version 1 (no `v`: version 1). */
+export const codeRecordSchema = z.object({
+  v: z.literal(1).default(1),
+  sid: z.string(),
+  clientId: z.string(),
+  redirectUri: z.string(),
+  codeChallenge: z.string(),
+  scope: z.string(),
+});
+export type CodeRecord = z.output<typeof codeRecordSchema>;
 
-/** Internal: what the "used" marker of a redeemed code records (stored under the code's hash). */
-interface UsedMarker {
-  sid: string;
-  clientId: string;
-  codeChallenge: string;
+/** Internal: what the "used" marker of a redeemed code records (stored under the code's hash). Version 1. */
+const usedMarkerSchema = z.object({
+  v: z.literal(1).default(1),
+  sid: z.string(),
+  clientId: z.string(),
+  codeChallenge: z.string(),
   /** When the code was redeemed (ms since epoch). */
-  at: number;
-}
+  at: z.number(),
+});
+type UsedMarker = z.output<typeof usedMarkerSchema>;
 
 /** Who presents a code at the token endpoint: the authenticated client and the S256 of the verifier it sent. */
 export interface CodePresenter {
@@ -49,8 +56,10 @@ export class Codes {
   readonly #ttlMs: number;
   readonly #clock: () => number;
   readonly #retryWindowMs: number;
+  readonly #logger: ResolvedLogger | undefined;
 
-  constructor(d: { store: Store; grants: GrantLifecycle; random: RandomBytes; ttlSeconds: number; clock?: () => number; retryWindowMs?: number }) {
+  constructor(d: { store: Store; grants: GrantLifecycle; random: RandomBytes; ttlSeconds: number; clock?: () => number; retryWindowMs?: number; logger?: ResolvedLogger }) {
+    this.#logger = d.logger;
     this.#store = d.store;
     this.#grants = d.grants;
     this.#random = d.random;
@@ -59,16 +68,15 @@ export class Codes {
     this.#retryWindowMs = d.retryWindowMs ?? 30_000;
   }
 
-  async issue(record: CodeRecord): Promise<string> {
+  async issue(record: Omit<CodeRecord, 'v'>): Promise<string> {
     const code = randomToken(this.#random, 'mop_code_');
-    await this.#store.set(keys.code(sha256(code)), JSON.stringify(record), this.#ttlMs);
+    await this.#store.set(keys.code(sha256(code)), writeRecord({ v: 1, ...record }), this.#ttlMs);
     return code;
   }
 
   /** Reads a code without consuming it (to check PKCE and the client before the atomic consume). */
   async peek(code: string): Promise<CodeRecord | undefined> {
-    const raw = await this.#store.get(keys.code(sha256(code)));
-    return raw === undefined ? undefined : (JSON.parse(raw) as CodeRecord);
+    return parseRecord(codeRecordSchema, await this.#store.get(keys.code(sha256(code))), 'code', this.#logger);
   }
 
   /** Consumes a code exactly once; a replay throws `invalid_grant` (and may revoke, see the class). */
@@ -76,9 +84,10 @@ export class Codes {
     const hash = sha256(code);
     const raw = await this.#store.take(keys.code(hash));
     if (raw === undefined) return this.#replayed(hash, presenter);
-    const record = JSON.parse(raw) as CodeRecord;
-    const marker: UsedMarker = { sid: record.sid, clientId: record.clientId, codeChallenge: record.codeChallenge, at: this.#clock() };
-    await this.#store.set(keys.codeUsed(hash), JSON.stringify(marker), this.#ttlMs * 10);
+    const record = parseRecord(codeRecordSchema, raw, 'code', this.#logger);
+    if (record === undefined) throw new InvalidGrantError('The authorization code is invalid, expired or already used');
+    const marker: UsedMarker = { v: 1, sid: record.sid, clientId: record.clientId, codeChallenge: record.codeChallenge, at: this.#clock() };
+    await this.#store.set(keys.codeUsed(hash), writeRecord(marker), this.#ttlMs * 10);
     return record;
   }
 
@@ -93,12 +102,7 @@ export class Codes {
   }
 }
 
-/** A marker as written today, or one written before issue 12 (the bare sid): such a marker proves nothing, so it never revokes. */
+/** A marker as written today, or one written before issue 12 (the bare sid, not JSON): such a marker proves nothing, so it never revokes. */
 function parseMarker(raw: string): UsedMarker | undefined {
-  try {
-    const m = JSON.parse(raw) as Partial<UsedMarker>;
-    return typeof m === 'object' && m !== null && typeof m.sid === 'string' && typeof m.clientId === 'string' && typeof m.codeChallenge === 'string' && typeof m.at === 'number' ? (m as UsedMarker) : undefined;
-  } catch {
-    return undefined;
-  }
+  return parseRecord(usedMarkerSchema, raw, 'code-used marker', undefined);
 }

@@ -1,16 +1,24 @@
+import { z } from 'zod';
 import type { Store } from '../stores/store.js';
+import type { ResolvedLogger } from '../logger.js';
+import { parseRecord, writeRecord } from '../util/records.js';
 import { keys } from '../stores/keys.js';
 import { randomToken, sha256, type RandomBytes } from '../crypto.js';
 import type { Sealer } from '../vault/seal.js';
 import { InvalidGrantError } from '../errors.js';
 import type { GrantLifecycle } from './grant-lifecycle.js';
 
-/** Internal: what a refresh token stands for (stored under the token's hash). */
-export interface RefreshRecord {
-  sid: string;
-  clientId: string;
-  scope: string;
-}
+/** Internal: what a refresh token stands for (stored under the token's hash). Version 1 (no `v`: version 1). */
+export const refreshRecordSchema = z.object({
+  v: z.literal(1).default(1),
+  sid: z.string(),
+  clientId: z.string(),
+  scope: z.string(),
+});
+export type RefreshRecord = z.output<typeof refreshRecordSchema>;
+
+/** Internal: the sealed rotation claim: the successor token and when it was issued. Version 1. */
+const rotationSchema = z.object({ v: z.literal(1).default(1), t: z.string(), at: z.number() });
 
 const PREFIX = 'mop_rt_';
 
@@ -30,8 +38,10 @@ export class RefreshTokens {
   readonly #clock: () => number;
   readonly #ttlMs: number;
   readonly #graceMs: number;
+  readonly #logger: ResolvedLogger | undefined;
 
-  constructor(d: { store: Store; sealer: Sealer; grants: GrantLifecycle; random: RandomBytes; clock: () => number; ttlSeconds: number; graceSeconds: number }) {
+  constructor(d: { store: Store; sealer: Sealer; grants: GrantLifecycle; random: RandomBytes; clock: () => number; ttlSeconds: number; graceSeconds: number; logger?: ResolvedLogger }) {
+    this.#logger = d.logger;
     this.#store = d.store;
     this.#sealer = d.sealer;
     this.#grants = d.grants;
@@ -41,9 +51,9 @@ export class RefreshTokens {
     this.#graceMs = d.graceSeconds * 1000;
   }
 
-  async issue(record: RefreshRecord): Promise<string> {
+  async issue(record: Omit<RefreshRecord, 'v'>): Promise<string> {
     const token = randomToken(this.#random, PREFIX);
-    await this.#store.set(keys.refreshToken(sha256(token)), JSON.stringify(record), this.#ttlMs);
+    await this.#store.set(keys.refreshToken(sha256(token)), writeRecord({ v: 1, ...record }), this.#ttlMs);
     return token;
   }
 
@@ -51,14 +61,14 @@ export class RefreshTokens {
   async rotate(token: string, clientId: string): Promise<{ token: string; record: RefreshRecord }> {
     const hash = sha256(token);
     const raw = await this.#store.get(keys.refreshToken(hash));
-    if (raw === undefined) throw new InvalidGrantError('The refresh token is invalid, expired or revoked');
-    const record = JSON.parse(raw) as RefreshRecord;
+    const record = parseRecord(refreshRecordSchema, raw, 'refresh token', this.#logger);
+    if (raw === undefined || record === undefined) throw new InvalidGrantError('The refresh token is invalid, expired or revoked');
     if (record.clientId !== clientId) throw new InvalidGrantError('The refresh token was not issued to this client');
     if (!(await this.#grants.exists(record.sid))) throw new InvalidGrantError('The session of this refresh token has ended; sign in again');
 
     const successor = randomToken(this.#random, PREFIX);
     const aad = `rt-next|${hash}`;
-    const sealed = this.#sealer.seal(JSON.stringify({ t: successor, at: this.#clock() }), aad);
+    const sealed = this.#sealer.seal(writeRecord({ v: 1, t: successor, at: this.#clock() }), aad);
     if (await this.#store.add(keys.refreshRotated(hash), sealed, this.#ttlMs)) {
       await this.#store.set(keys.refreshToken(sha256(successor)), raw, this.#ttlMs);
       await this.#grants.slide(record.sid);
@@ -68,7 +78,7 @@ export class RefreshTokens {
     // Already rotated: a parallel refresh inside the grace window, or reuse.
     const prior = await this.#store.get(keys.refreshRotated(hash));
     const opened = prior === undefined ? undefined : this.#sealer.open(prior, aad);
-    const rotation = opened === undefined ? undefined : (JSON.parse(opened) as { t: string; at: number });
+    const rotation = parseRecord(rotationSchema, opened, 'refresh rotation', this.#logger);
     if (rotation && this.#clock() - rotation.at <= this.#graceMs) {
       const successorUsed = await this.#store.get(keys.refreshRotated(sha256(rotation.t)));
       if (successorUsed === undefined) return { token: rotation.t, record };
@@ -79,7 +89,6 @@ export class RefreshTokens {
 
   /** Looks a token up without rotating it (revocation). */
   async lookup(token: string): Promise<RefreshRecord | undefined> {
-    const raw = await this.#store.get(keys.refreshToken(sha256(token)));
-    return raw === undefined ? undefined : (JSON.parse(raw) as RefreshRecord);
+    return parseRecord(refreshRecordSchema, await this.#store.get(keys.refreshToken(sha256(token))), 'refresh token', this.#logger);
   }
 }

@@ -1,4 +1,7 @@
+import { z } from 'zod';
 import type { Store } from '../stores/store.js';
+import { parseRecord } from '../util/records.js';
+import type { ResolvedLogger } from '../logger.js';
 import { keys } from '../stores/keys.js';
 import type { Sealer } from './seal.js';
 import { BoundedLru } from '../util/lru.js';
@@ -21,6 +24,20 @@ export interface UpstreamTokenSet {
   refresh_expires_at?: number;
   scope?: string;
 }
+
+/**
+ * Internal: the schema of an opened vault record. The sealed envelope carries
+ * the version (`v1.` prefix, see `Sealer`); the plaintext is parsed with this
+ * on every open, unknown fields kept.
+ */
+export const upstreamTokenSetSchema = z.object({
+  access_token: z.string(),
+  token_type: z.string().optional(),
+  refresh_token: z.string().optional(),
+  expires_at: z.number().optional(),
+  refresh_expires_at: z.number().optional(),
+  scope: z.string().optional(),
+}).loose();
 
 /** Default number of opened vault records kept per process (one per session and provider). */
 export const DEFAULT_VAULT_CACHE_SIZE = 10_000;
@@ -46,7 +63,10 @@ export class Vault {
   readonly #sealer: Sealer;
   readonly #opened: BoundedLru<string, Opened>;
 
-  constructor(store: Store, sealer: Sealer, cacheSize = DEFAULT_VAULT_CACHE_SIZE) {
+  readonly #logger: ResolvedLogger | undefined;
+
+  constructor(store: Store, sealer: Sealer, cacheSize = DEFAULT_VAULT_CACHE_SIZE, logger?: ResolvedLogger) {
+    this.#logger = logger;
     this.#store = store;
     this.#sealer = sealer;
     this.#opened = new BoundedLru(Math.max(0, cacheSize));
@@ -66,7 +86,12 @@ export class Vault {
       this.#opened.delete(key);
       return undefined;
     }
-    const tokens = Object.freeze(JSON.parse(plain) as UpstreamTokenSet);
+    const parsed = parseRecord(upstreamTokenSetSchema, plain, 'vault', this.#logger);
+    if (parsed === undefined) {
+      this.#opened.delete(key);
+      return undefined;
+    }
+    const tokens = Object.freeze(parsed as UpstreamTokenSet);
     this.#remember(key, raw, tokens);
     return tokens;
   }
