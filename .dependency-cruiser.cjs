@@ -30,13 +30,15 @@ module.exports = {
     forbid('vault-below-tokens', 'The vault seals; it knows no tokens, grants or upstreams.', '^lib/vault/', '^lib/(tokens|grants|upstream|providers|clients)/'),
     forbid('upstream-below-grants', 'Upstreams know no grants, proxy tokens or clients.', '^lib/(upstream|providers)/', '^lib/(grants|tokens|clients)/'),
     forbid('clients-alone', 'Clients know no grants, tokens, vault or upstreams.', '^lib/clients/', '^lib/(grants|tokens|vault|upstream|providers)/'),
-    forbid('options-types-only', 'options.ts reads only base modules, store/render types and the client-auth constants.', '^lib/options\\.ts$', `${HTTP}|${EDGE}|${TOP}|^lib/(grants|tokens|vault)/`),
+    {
+      ...forbid('options-types-only', 'options.ts imports only types from the domain (and the client-auth constants).', '^lib/options\\.ts$', `${HTTP}|${EDGE}|${TOP}|^lib/(grants|tokens|vault|upstream)/`),
+      to: { path: `${HTTP}|${EDGE}|${TOP}|^lib/(grants|tokens|vault|upstream)/`, dependencyTypesNot: ['type-only'] },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
     includeOnly: '^lib/',
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { extensionAlias: { '.js': ['.ts', '.js'] } },
   },
 };

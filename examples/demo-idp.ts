@@ -18,7 +18,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
-// @ts-ignore -- oidc-provider ships no type declarations; the small surface used is typed below.
+// @ts-expect-error -- oidc-provider ships no type declarations; the small surface used is typed below.
 import OidcProvider from 'oidc-provider';
 
 /** The part of an oidc-provider `Provider` instance this module relies on. */

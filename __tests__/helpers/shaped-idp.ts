@@ -11,7 +11,7 @@ import http, { type IncomingMessage, type ServerResponse, type Server } from 'no
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
-// @ts-ignore -- oidc-provider ships no type declarations.
+// @ts-expect-error -- oidc-provider ships no type declarations.
 import OidcProvider from 'oidc-provider';
 import { freePort } from './idp.js';
 

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from '@jest/globals';
 import supertest from 'supertest';
-import { createOAuthProxy, MemoryStore } from '../../lib/index.js';
+import { createOAuthProxy, MemoryStore, type Store } from '../../lib/index.js';
 import { keys } from '../../lib/stores/keys.js';
 import { TestBrowser } from '../helpers/browser.js';
 import { callTool, connectMcpClient } from '../helpers/mcp.js';
@@ -104,7 +104,7 @@ describe('RFC 7591 self-registration on one real Redis', () => {
   });
 });
 
-async function registeredClientId(view: import('../../lib/index.js').Store): Promise<string> {
+async function registeredClientId(view: Store): Promise<string> {
   const { Sealer } = await import('../../lib/vault/seal.js');
   const { defaultRandomBytes } = await import('../../lib/crypto.js');
   const opened = new Sealer([TEST_VAULT_KEY], defaultRandomBytes).open((await view.get(keys.upstreamClient('idp')))!, 'upstream-client:idp');

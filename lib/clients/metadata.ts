@@ -7,6 +7,7 @@ import { MAX_URI_LENGTH, checkRedirectUri } from './redirect-uri.js';
 export const MAX_REDIRECT_URIS = 10;
 
 /** C0/C1 controls and the bidirectional overrides/isolates used to spoof names on a consent page. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are refused
 const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 /** RFC 6749 §3.3: scope tokens of NQCHAR separated by single spaces. */
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
@@ -21,6 +22,7 @@ const httpsUri = z
   .string({ error: 'must be a string' })
   .max(MAX_URI_LENGTH, `must be at most ${MAX_URI_LENGTH} characters`)
   .refine((s) => {
+    // eslint-disable-next-line no-control-regex -- control characters and spaces are refused
     if (/[\u0000-\u0020\u007f\\]/.test(s) || !/^https:\/\/[^/]/i.test(s)) return false;
     try {
       const url = new URL(s);

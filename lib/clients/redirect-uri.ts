@@ -22,7 +22,9 @@ export const KNOWN_APP_SCHEMES: readonly string[] = Object.freeze([
 /** A reverse-DNS scheme: at least two dot-separated labels. */
 const REVERSE_DNS_SCHEME = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+:$/;
 
+// eslint-disable-next-line no-control-regex -- control characters and spaces are refused
 const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f]/;
+// eslint-disable-next-line no-control-regex -- the ASCII range, NUL included
 const NON_ASCII = /[^\u0000-\u007f]/;
 
 /** `true` for `localhost`, 127.0.0.0/8 and `[::1]` as the WHATWG URL parser spells them. */
