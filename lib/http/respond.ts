@@ -41,7 +41,10 @@ export function toOAuthError(err: unknown, logger: ResolvedLogger): OAuthError {
   }
   if (err instanceof UpstreamRefused || err instanceof UpstreamGrantInvalid) {
     logger.warn({ err: describeError(err) }, 'upstream sign-in refused');
-    return new AccessDeniedError('The upstream sign-in could not be verified');
+    // `server_error` refusals are the proxy's own configuration messages (no clientId, no endpoints), written
+    // to say what to set; any other refusal may quote the upstream or a validation library: logged only.
+    if (err instanceof UpstreamRefused && err.error === 'server_error') return new AccessDeniedError(err.message);
+    return new AccessDeniedError('The upstream sign-in could not be verified', { detail: err.message });
   }
   const code = (err as { code?: unknown } | null)?.code;
   const aborted = (err as { type?: unknown } | null)?.type === 'request.aborted' || code === 'ECONNABORTED' || code === 'ECONNRESET';
