@@ -196,7 +196,7 @@ async function main(): Promise<void> {
     const points: Array<Record<string, unknown>> = [];
     let live = 0;
     let total = 9 + 2 * Number(a.sample); // sessions so far: the real sign-ins and the sampled ones
-    const concurrency = Number(a.concurrency);
+    const _concurrency = Number(a.concurrency); // parsed but not used yet: node-redis pipelines the writes (see below)
     for (const size of sizes) {
       // Populate up to `size` sessions (the sampled ones count), `concurrency` at a time: node-redis pipelines them.
       const want = Math.max(0, size - total);
