@@ -32,11 +32,18 @@ import { storeNamespace } from '../lib/stores/namespaced.js';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const { values: a } = parseArgs({
   options: {
-    sizes: { type: 'string', default: '1000,100000,1000000' }, rounds: { type: 'string', default: '6' }, seconds: { type: 'string', default: '1' },
-    connections: { type: 'string', default: '50' }, sample: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '400' },
+    sizes: { type: 'string', default: '1000,100000,1000000' },
+    rounds: { type: 'string', default: '6' },
+    seconds: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '50' },
+    sample: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '400' },
   },
 });
-const sizes = a.sizes.split(',').map(Number).sort((x, y) => x - y);
+const sizes = a.sizes
+  .split(',')
+  .map(Number)
+  .sort((x, y) => x - y);
 const rounds = Number(a.rounds);
 const seconds = Number(a.seconds);
 
@@ -44,18 +51,32 @@ function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as net.AddressInfo; s.close(() => resolve(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
   });
 }
 
 async function startRedis(): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     const c = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 500 } });
     c.on('error', () => {});
-    try { await c.connect(); await c.ping(); await c.close(); return { url, proc }; } catch { await sleep(100); }
+    try {
+      await c.connect();
+      await c.ping();
+      await c.close();
+      return { url, proc };
+    } catch {
+      await sleep(100);
+    }
   }
   proc.kill();
   throw new Error(`redis-server did not start on port ${port}`);
@@ -67,7 +88,10 @@ function recording(store: RedisStore): { store: Store; capture: { keys?: string[
   const proxy = new Proxy(store, {
     get(target, prop) {
       if (prop === 'set' || prop === 'add') {
-        return (key: string, ...rest: unknown[]) => { capture.keys?.push(key); return (target[prop] as (...x: unknown[]) => unknown).call(target, key, ...rest); };
+        return (key: string, ...rest: unknown[]) => {
+          capture.keys?.push(key);
+          return (target[prop] as (...x: unknown[]) => unknown).call(target, key, ...rest);
+        };
       }
       const v = Reflect.get(target, prop, target) as unknown;
       return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
@@ -85,13 +109,26 @@ class CaptureStore implements Store {
   readonly atomic = true;
   readonly available = true;
   writes: Array<[string, string, number]> = [];
-  async get(): Promise<string | undefined> { return undefined; }
-  async set(key: string, value: string, ttlMs: number): Promise<void> { this.writes.push([key, value, ttlMs]); }
-  async add(key: string, value: string, ttlMs: number): Promise<boolean> { this.writes.push([key, value, ttlMs]); return true; }
-  async take(): Promise<string | undefined> { return undefined; }
+  async get(): Promise<string | undefined> {
+    return undefined;
+  }
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    this.writes.push([key, value, ttlMs]);
+  }
+  async add(key: string, value: string, ttlMs: number): Promise<boolean> {
+    this.writes.push([key, value, ttlMs]);
+    return true;
+  }
+  async take(): Promise<string | undefined> {
+    return undefined;
+  }
   async delete(): Promise<void> {}
-  async deleteIf(): Promise<boolean> { return false; }
-  async renewIf(): Promise<boolean> { return false; }
+  async deleteIf(): Promise<boolean> {
+    return false;
+  }
+  async renewIf(): Promise<boolean> {
+    return false;
+  }
   async ping(): Promise<void> {}
 }
 
@@ -112,20 +149,37 @@ class RawPipe {
       for (let i = text.indexOf('\r\n'); i >= 0; i = text.indexOf('\r\n', i + 2)) {
         const w = this.#waiting[0];
         if (!w) break;
-        if (text[from] === '-') { w.reject(new Error(`redis: ${text.slice(from, i)}`)); this.#waiting.shift(); from = i + 2; continue; }
+        if (text[from] === '-') {
+          w.reject(new Error(`redis: ${text.slice(from, i)}`));
+          this.#waiting.shift();
+          from = i + 2;
+          continue;
+        }
         from = i + 2;
-        if (--w.left === 0) { this.#waiting.shift(); w.resolve(); }
+        if (--w.left === 0) {
+          this.#waiting.shift();
+          w.resolve();
+        }
       }
     });
-    this.#sock.on('error', (e) => { for (const w of this.#waiting.splice(0)) w.reject(e); });
+    this.#sock.on('error', (e) => {
+      for (const w of this.#waiting.splice(0)) w.reject(e);
+    });
   }
   set(writes: Array<[string, string, number]>): Promise<void> {
     if (!writes.length) return Promise.resolve();
     const arg = (x: string) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`;
-    const payload = writes.map(([k, v, t]) => `*5\r\n$3\r\nSET\r\n${arg(k)}${arg(v)}$2\r\nPX\r\n${arg(String(Math.max(1, Math.ceil(t))))}`).join('');
-    return new Promise((resolve, reject) => { this.#waiting.push({ left: writes.length, resolve, reject }); this.#sock.write(payload); });
+    const payload = writes
+      .map(([k, v, t]) => `*5\r\n$3\r\nSET\r\n${arg(k)}${arg(v)}$2\r\nPX\r\n${arg(String(Math.max(1, Math.ceil(t))))}`)
+      .join('');
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ left: writes.length, resolve, reject });
+      this.#sock.write(payload);
+    });
   }
-  close(): void { this.#sock.end(); }
+  close(): void {
+    this.#sock.end();
+  }
 }
 
 async function main(): Promise<void> {
@@ -135,7 +189,10 @@ async function main(): Promise<void> {
   log(`growth: dedicated redis-server at ${redis.url}`);
   const prefix = 'growth:';
   const upstream = await startStubUpstream();
-  const server = await startServer({ upstream: upstream.issuer, env: { REDIS_URL: redis.url, BENCH_REDIS_PREFIX: prefix, BENCH_PEERS: '0' } });
+  const server = await startServer({
+    upstream: upstream.issuer,
+    env: { REDIS_URL: redis.url, BENCH_REDIS_PREFIX: prefix, BENCH_PEERS: '0' },
+  });
   const client = createClient({ url: redis.url });
   client.on('error', (e: unknown) => log(`redis client: ${String(e)}`));
   await client.connect();
@@ -155,7 +212,10 @@ async function main(): Promise<void> {
     let template: SessionData | undefined;
     for await (const batch of client.scanIterator({ MATCH: `${prefix}*bsess:*`, COUNT: 100 })) {
       const k = (Array.isArray(batch) ? batch : [batch]) as string[];
-      if (k[0]) { template = JSON.parse((await client.get(k[0]))!) as SessionData; break; }
+      if (k[0]) {
+        template = JSON.parse((await client.get(k[0]))!) as SessionData;
+        break;
+      }
     }
     if (!template) throw new Error('no browser-session record found after a sign-in');
     const bs = browserStore(ctx);
@@ -178,12 +238,17 @@ async function main(): Promise<void> {
         rec.capture.keys = undefined;
         for (const k of ks) {
           const u = await client.memoryUsage(k, { SAMPLES: 0 });
-          if (u !== null) { total += Number(u); keyCount += 1; }
+          if (u !== null) {
+            total += Number(u);
+            keyCount += 1;
+          }
         }
       }
       bytes[`apps${apps}`] = total / n;
       bytes[`keysApps${apps}`] = keyCount / n;
-      log(`  MEMORY USAGE: ${(total / n).toFixed(0)} B per session over ${(keyCount / n).toFixed(1)} keys, ${apps} linked app${apps > 1 ? 's (simulated)' : ''}`);
+      log(
+        `  MEMORY USAGE: ${(total / n).toFixed(0)} B per session over ${(keyCount / n).toFixed(1)} keys, ${apps} linked app${apps > 1 ? 's (simulated)' : ''}`,
+      );
     }
     out.bytes = bytes;
 
@@ -202,43 +267,79 @@ async function main(): Promise<void> {
       const want = Math.max(0, size - total);
       total += want;
       // Population may use every core (the server is idle meanwhile); measurement is pinned again.
-      if (pinning) try { execFileSync(pinning.taskset, ['-a', '-p', '-c', `0-${pinning.server}`, String(process.pid)], { stdio: 'ignore' }); } catch { /* stay pinned */ }
+      if (pinning)
+        try {
+          execFileSync(pinning.taskset, ['-a', '-p', '-c', `0-${pinning.server}`, String(process.pid)], { stdio: 'ignore' });
+        } catch {
+          /* stay pinned */
+        }
       const p0 = performance.now();
       const c0 = process.cpuUsage();
       let made = 0;
       let lastLog = p0;
       const batch = 250;
-      await Promise.all(Array.from({ length: Math.min(4, Math.ceil(want / batch)) }, async () => {
-        while (made < want) {
-          const n = Math.min(batch, want - made);
-          made += n;
-          const writes: Array<[string, string, number]> = [];
-          for (let i = 0; i < n; i++) {
-            capture.writes = writes;
-            await createLiveSession(fast, { store: fastBrowser, template: template! });
+      await Promise.all(
+        Array.from({ length: Math.min(4, Math.ceil(want / batch)) }, async () => {
+          while (made < want) {
+            const n = Math.min(batch, want - made);
+            made += n;
+            const writes: Array<[string, string, number]> = [];
+            for (let i = 0; i < n; i++) {
+              capture.writes = writes;
+              await createLiveSession(fast, { store: fastBrowser, template: template! });
+            }
+            await pipe.set(writes.map(([k, v, t]) => [prefix + k, v, t]));
+            if (performance.now() - lastLog > 15_000) {
+              lastLog = performance.now();
+              log(`    populating: ${made}/${want} (${(made / ((lastLog - p0) / 1000)).toFixed(0)} sessions/s)`);
+            }
           }
-          await pipe.set(writes.map(([k, v, t]) => [prefix + k, v, t]));
-          if (performance.now() - lastLog > 15_000) { lastLog = performance.now(); log(`    populating: ${made}/${want} (${(made / ((lastLog - p0) / 1000)).toFixed(0)} sessions/s)`); }
-        }
-      }));
+        }),
+      );
       const popSeconds = (performance.now() - p0) / 1000;
       const popCpu = process.cpuUsage(c0);
       if (want) log(`    population: ${((popCpu.user + popCpu.system) / want).toFixed(0)} µs of this process's CPU per session`);
       pinLoadGenerator();
       live = Number(await client.dbSize());
       const usedMemory = await info();
-      log(`  ${size.toLocaleString('en-US')} sessions: populated ${want} in ${popSeconds.toFixed(1)} s (${(want / Math.max(popSeconds, 0.001)).toFixed(0)}/s); ${live} keys, used_memory ${(usedMemory / 2 ** 20).toFixed(0)} MiB`);
+      log(
+        `  ${size.toLocaleString('en-US')} sessions: populated ${want} in ${popSeconds.toFixed(1)} s (${(want / Math.max(popSeconds, 0.001)).toFixed(0)}/s); ${live} keys, used_memory ${(usedMemory / 2 ** 20).toFixed(0)} MiB`,
+      );
       const r = await alternate(plain, targets, { connections: Number(a.connections), seconds, rounds, cpu: server.cpu, log: () => {} });
       const refresh = [];
       for (let i = 0; i < rounds; i++) refresh.push(await runRefreshGrants({ issuer, clientId, chains, seconds, cpu: server.cpu }));
       const point = {
-        sessions: size, keys: live, usedMemory, populateSeconds: popSeconds, populated: want,
-        cases: Object.fromEntries(r.cases.map((c) => [c.id, { rps: c.medianRps, ratio: c.medianRatio, ratioIqr: c.ratioIqr, cpuUs: c.medianCpuUsPerReq, cpuUsIqr: iqr(c.samples.map((s) => s.cpuUsPerReq)), failures: c.failures }])),
+        sessions: size,
+        keys: live,
+        usedMemory,
+        populateSeconds: popSeconds,
+        populated: want,
+        cases: Object.fromEntries(
+          r.cases.map((c) => [
+            c.id,
+            {
+              rps: c.medianRps,
+              ratio: c.medianRatio,
+              ratioIqr: c.ratioIqr,
+              cpuUs: c.medianCpuUsPerReq,
+              cpuUsIqr: iqr(c.samples.map((s) => s.cpuUsPerReq)),
+              failures: c.failures,
+            },
+          ]),
+        ),
         unprotectedCpuUs: r.baseline.medianCpuUsPerReq,
-        refresh: { perSecond: median(refresh.map((x) => x.perSecond)), cpuUs: median(refresh.map((x) => x.cpuUs)), cpuUsIqr: iqr(refresh.map((x) => x.cpuUs)), failed: refresh.reduce((n, x) => n + x.failed, 0), firstError: refresh.find((x) => x.firstError)?.firstError },
+        refresh: {
+          perSecond: median(refresh.map((x) => x.perSecond)),
+          cpuUs: median(refresh.map((x) => x.cpuUs)),
+          cpuUsIqr: iqr(refresh.map((x) => x.cpuUs)),
+          failed: refresh.reduce((n, x) => n + x.failed, 0),
+          firstError: refresh.find((x) => x.firstError)?.firstError,
+        },
       };
       points.push(point);
-      log(`    hot path ${point.cases['session-redis']!.cpuUs.toFixed(0)} µs/req (ratio ${point.cases['session-redis']!.ratio.toFixed(2)}), vault read ${point.cases['vault-redis']!.cpuUs.toFixed(0)} µs/req (ratio ${point.cases['vault-redis']!.ratio.toFixed(2)}), refresh grant ${point.refresh.cpuUs.toFixed(0)} µs/refresh, ${point.refresh.perSecond.toFixed(0)}/s`);
+      log(
+        `    hot path ${point.cases['session-redis']!.cpuUs.toFixed(0)} µs/req (ratio ${point.cases['session-redis']!.ratio.toFixed(2)}), vault read ${point.cases['vault-redis']!.cpuUs.toFixed(0)} µs/req (ratio ${point.cases['vault-redis']!.ratio.toFixed(2)}), refresh grant ${point.refresh.cpuUs.toFixed(0)} µs/refresh, ${point.refresh.perSecond.toFixed(0)}/s`,
+      );
     }
     out.points = points;
     // The bulk-written sessions are real ones: one of them opens through the real RedisStore and services.
@@ -266,4 +367,10 @@ async function main(): Promise<void> {
   process.stdout.write(`RESULT ${JSON.stringify(out)}\n`);
 }
 
-main().then(() => process.exit(0), (err: unknown) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -44,9 +44,10 @@ export function pinLoadGenerator(): void {
 }
 
 /** One line for the report: how the cores were shared. */
-export const pinningLine = (): string => (pinning
-  ? `server pinned to CPU ${pinning.server}, load generator and stub upstream to CPU ${pinning.load} (taskset)`
-  : 'not pinned (no taskset, one core, or BENCH_NO_PIN=1): the load generator shares the cores with the server');
+export const pinningLine = (): string =>
+  pinning
+    ? `server pinned to CPU ${pinning.server}, load generator and stub upstream to CPU ${pinning.load} (taskset)`
+    : 'not pinned (no taskset, one core, or BENCH_NO_PIN=1): the load generator shares the cores with the server';
 
 /** Control of the bench server process (bench/server.ts), over its IPC channel. */
 export interface BenchServer {
@@ -73,31 +74,64 @@ export interface ServerOptions {
 export function startServer(o: ServerOptions = {}): Promise<BenchServer> {
   const env = { ...process.env, ...(o.upstream ? { BENCH_UPSTREAM: o.upstream } : {}), ...o.env };
   const child = pinning
-    ? fork(join(root, 'bench', 'server.ts'), [], { cwd: root, env, execPath: pinning.taskset, execArgv: ['-c', pinning.server, process.execPath, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    : fork(join(root, 'bench', 'server.ts'), [], { cwd: root, env, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    ? fork(join(root, 'bench', 'server.ts'), [], {
+        cwd: root,
+        env,
+        execPath: pinning.taskset,
+        execArgv: ['-c', pinning.server, process.execPath, '--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      })
+    : fork(join(root, 'bench', 'server.ts'), [], {
+        cwd: root,
+        env,
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
   const info: Record<string, unknown> = {};
   const waiting = new Map<number, (micros: number) => void>();
   const once = new Map<string, (m: Record<string, unknown>) => void>();
   let nextId = 0;
   child.on('message', (m: { type?: string; id?: number; micros?: number }) => {
-    if (m.type === 'cpu') { waiting.get(m.id!)?.(m.micros!); waiting.delete(m.id!); }
+    if (m.type === 'cpu') {
+      waiting.get(m.id!)?.(m.micros!);
+      waiting.delete(m.id!);
+    }
     if (m.type === 'cleaned' || m.type === 'closed') Object.assign(info, m);
     const waiter = m.type ? once.get(m.type) : undefined;
-    if (waiter) { once.delete(m.type!); waiter(m as Record<string, unknown>); }
+    if (waiter) {
+      once.delete(m.type!);
+      waiter(m as Record<string, unknown>);
+    }
   });
   const exited = new Promise<Record<string, unknown>>((res) => child.on('exit', () => res(info)));
-  const request = (msg: object, reply: string) => new Promise<Record<string, unknown>>((res) => { once.set(reply, res); child.send(msg); });
+  const request = (msg: object, reply: string) =>
+    new Promise<Record<string, unknown>>((res) => {
+      once.set(reply, res);
+      child.send(msg);
+    });
   return new Promise((res, rej) => {
     child.once('exit', (code) => rej(new Error(`bench server exited (${code}) before it was ready`)));
-    once.set('ready', (m) => res({
-      ready: m as unknown as ServerReady,
-      cpu: () => new Promise((r) => { const id = nextId++; waiting.set(id, r); child.send({ type: 'cpu', id }); }),
-      profileStart: async () => { await request({ type: 'profile-start' }, 'profile-started'); },
-      profileStop: async (path) => {
-        const m = await request({ type: 'profile-stop', path }, 'profile-stopped');
-        if (m.error) throw new Error(`profile failed: ${String(m.error)}`);
-      },
-      shutdown: () => { if (child.connected) child.send({ type: 'shutdown' }); return exited; },
-    }));
+    once.set('ready', (m) =>
+      res({
+        ready: m as unknown as ServerReady,
+        cpu: () =>
+          new Promise((r) => {
+            const id = nextId++;
+            waiting.set(id, r);
+            child.send({ type: 'cpu', id });
+          }),
+        profileStart: async () => {
+          await request({ type: 'profile-start' }, 'profile-started');
+        },
+        profileStop: async (path) => {
+          const m = await request({ type: 'profile-stop', path }, 'profile-stopped');
+          if (m.error) throw new Error(`profile failed: ${String(m.error)}`);
+        },
+        shutdown: () => {
+          if (child.connected) child.send({ type: 'shutdown' });
+          return exited;
+        },
+      }),
+    );
   });
 }

@@ -83,7 +83,9 @@ export interface CaseResult {
  * around it, so drift in machine load cancels. Reports median ratios.
  */
 export async function alternate(
-  baseline: Target, cases: Target[], o: { connections: number; seconds: number; rounds: number; cpu?: CpuProbe; log: (s: string) => void },
+  baseline: Target,
+  cases: Target[],
+  o: { connections: number; seconds: number; rounds: number; cpu?: CpuProbe; log: (s: string) => void },
 ): Promise<{ baseline: CaseResult; cases: CaseResult[] }> {
   const base: Sample[] = [];
   const per = new Map(cases.map((c) => [c.id, { samples: [] as Sample[], ratios: [] as number[], cpuRatios: [] as number[] }]));
@@ -101,7 +103,9 @@ export async function alternate(
       p.samples.push(s);
       p.ratios.push(ratio);
       if (Number.isFinite(cpuRatio)) p.cpuRatios.push(cpuRatio);
-      o.log(`  round ${r + 1}/${o.rounds}  ${c.id.padEnd(16)} ${s.rps.toFixed(0).padStart(6)} req/s  ratio ${ratio.toFixed(3)}  (unprotected ${before.rps.toFixed(0)}/${after.rps.toFixed(0)})  CPU ${s.cpuUsPerReq.toFixed(0)} µs/req  CPU ratio ${cpuRatio.toFixed(3)}${s.non2xx || s.errors ? `  (${s.non2xx} non-2xx, ${s.errors} errors!)` : ''}`);
+      o.log(
+        `  round ${r + 1}/${o.rounds}  ${c.id.padEnd(16)} ${s.rps.toFixed(0).padStart(6)} req/s  ratio ${ratio.toFixed(3)}  (unprotected ${before.rps.toFixed(0)}/${after.rps.toFixed(0)})  CPU ${s.cpuUsPerReq.toFixed(0)} µs/req  CPU ratio ${cpuRatio.toFixed(3)}${s.non2xx || s.errors ? `  (${s.non2xx} non-2xx, ${s.errors} errors!)` : ''}`,
+      );
       before = after;
     }
   }

@@ -24,7 +24,10 @@ if (!gc) throw new Error('run with node --expose-gc');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 async function heap(): Promise<number> {
-  for (let i = 0; i < 3; i++) { gc!(); await sleep(10); }
+  for (let i = 0; i < 3; i++) {
+    gc!();
+    await sleep(10);
+  }
   return process.memoryUsage().heapUsed;
 }
 
@@ -37,9 +40,18 @@ async function calibrate(count: number): Promise<{ perSignIn: Record<string, num
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const store = new RecordingStore();
   const oauth = createOAuthProxy({
-    issuer: `${base}/oauth`, provider: upstream.issuer, clientId: 'bench-proxy', clientSecret: 'bench-proxy-upstream-secret', scopes: ['profile'],
-    providerConfig: { id: 'upstream' }, secret: 'bench-signing-secret-0123456789-abcdefghijk', encryptionKey: 'bench-vault-key-0123456789-abcdefghijklmnopq',
-    consent: { enabled: false }, registration: { rateLimit: false }, logger: quiet, store,
+    issuer: `${base}/oauth`,
+    provider: upstream.issuer,
+    clientId: 'bench-proxy',
+    clientSecret: 'bench-proxy-upstream-secret',
+    scopes: ['profile'],
+    providerConfig: { id: 'upstream' },
+    secret: 'bench-signing-secret-0123456789-abcdefghijk',
+    encryptionKey: 'bench-vault-key-0123456789-abcdefghijklmnopq',
+    consent: { enabled: false },
+    registration: { rateLimit: false },
+    logger: quiet,
+    store,
   });
   app.use('/oauth', oauth);
   try {
@@ -48,7 +60,10 @@ async function calibrate(count: number): Promise<{ perSignIn: Record<string, num
     for (let i = 0; i < count; i++) await signIn(`${base}/oauth`, clientId);
     const after = store.kinds();
     const perSignIn: Record<string, number> = {};
-    for (const [k, v] of Object.entries(after)) { const d = v - (before[k] ?? 0); if (d) perSignIn[k] = d / count; }
+    for (const [k, v] of Object.entries(after)) {
+      const d = v - (before[k] ?? 0);
+      if (d) perSignIn[k] = d / count;
+    }
     const bsess = [...store.live].find((k) => kindOf(k) === 'bsess');
     const template = JSON.parse((await store.get(bsess!))!) as SessionData;
     return { perSignIn, template };
@@ -79,7 +94,9 @@ async function perSession(n: number, template: Template, apps = 1) {
   const entries = store.size;
   alive.length = 0;
   await store.close();
-  log(`  ${n} sessions, ${apps} linked app${apps > 1 ? 's' : ''}: ${entries} entries, ${((after - before) / 1048576).toFixed(1)} MiB heap, ${((after - before) / n).toFixed(0)} B/session (created in ${seconds.toFixed(1)} s)`);
+  log(
+    `  ${n} sessions, ${apps} linked app${apps > 1 ? 's' : ''}: ${entries} entries, ${((after - before) / 1048576).toFixed(1)} MiB heap, ${((after - before) / n).toFixed(0)} B/session (created in ${seconds.toFixed(1)} s)`,
+  );
   return { sessions: n, apps, entries, bytes: after - before, bytesPerSession: (after - before) / n, seconds };
 }
 
@@ -109,8 +126,21 @@ async function bound(maxEntries: number, template: Template) {
   const bytesAfterSweep = (await heap()) - baseline;
   alive.length = 0;
   await capped.close();
-  log(`  bound: maxEntries ${maxEntries}, ${2 * maxEntries} sessions → at most ${maxEntriesSeen} durable + ${maxShortSeen} short-lived entries (${(cappedBytes / 1048576).toFixed(1)} MiB); after expiry the sweep left ${entriesAfterSweep} entries within ${sweptMs.toFixed(0)} ms, heap ${(bytesAfterSweep / 1048576).toFixed(2)} MiB above baseline`);
-  return { maxEntries, sessionsCreated: 2 * maxEntries, maxEntriesSeen, held: maxEntriesSeen <= maxEntries && maxShortSeen <= maxEntries, maxShortSeen, cappedBytes, entriesAfterSweep, sweptMs, bytesAfterSweep, swept: entriesAfterSweep === 0 };
+  log(
+    `  bound: maxEntries ${maxEntries}, ${2 * maxEntries} sessions → at most ${maxEntriesSeen} durable + ${maxShortSeen} short-lived entries (${(cappedBytes / 1048576).toFixed(1)} MiB); after expiry the sweep left ${entriesAfterSweep} entries within ${sweptMs.toFixed(0)} ms, heap ${(bytesAfterSweep / 1048576).toFixed(2)} MiB above baseline`,
+  );
+  return {
+    maxEntries,
+    sessionsCreated: 2 * maxEntries,
+    maxEntriesSeen,
+    held: maxEntriesSeen <= maxEntries && maxShortSeen <= maxEntries,
+    maxShortSeen,
+    cappedBytes,
+    entriesAfterSweep,
+    sweptMs,
+    bytesAfterSweep,
+    swept: entriesAfterSweep === 0,
+  };
 }
 
 /** Bytes per entry of the verified-access-token cache (AccessTokens; bounded at 10 000 entries by default). */
@@ -120,7 +150,13 @@ async function tokenCache(n: number) {
   const before = await heap();
   for (let i = 0; i < n; i++) {
     // Only the cache keeps the token string, as in a server where it arrived in a header.
-    const { token } = await ctx.accessTokens.mint({ sub: `bench-user-${i}`, sid: `sid_${i}`, clientId: 'mop_client_benchbenchbenchbenchbenc', scope: 'profile', upstreamClaims: { sub: `bench-user-${i}`, name: 'Bench User', email: `user${i}@bench.example` } });
+    const { token } = await ctx.accessTokens.mint({
+      sub: `bench-user-${i}`,
+      sid: `sid_${i}`,
+      clientId: 'mop_client_benchbenchbenchbenchbenc',
+      scope: 'profile',
+      upstreamClaims: { sub: `bench-user-${i}`, name: 'Bench User', email: `user${i}@bench.example` },
+    });
     await ctx.accessTokens.verify(token);
   }
   alive.push(store, ctx);
@@ -132,7 +168,14 @@ async function tokenCache(n: number) {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { sessions: { type: 'string', default: '10000,100000' }, bound: { type: 'string', default: '10000' }, calibrate: { type: 'string', default: '20' }, cache: { type: 'string', default: '10000' } } });
+  const { values } = parseArgs({
+    options: {
+      sessions: { type: 'string', default: '10000,100000' },
+      bound: { type: 'string', default: '10000' },
+      calibrate: { type: 'string', default: '20' },
+      cache: { type: 'string', default: '10000' },
+    },
+  });
 
   log(`  calibrating: ${values.calibrate} real sign-ins over HTTP`);
   const { perSignIn, template } = await calibrate(Number(values.calibrate));
@@ -142,7 +185,9 @@ async function main(): Promise<void> {
   const cheapKinds = Object.fromEntries(Object.entries(cheap.kinds()).map(([k, v]) => [k, v / 10]));
   await cheap.close();
   const sameKeys = JSON.stringify(Object.entries(perSignIn).sort()) === JSON.stringify(Object.entries(cheapKinds).sort());
-  log(`  keys per sign-in: real ${JSON.stringify(perSignIn)}  cheap path ${JSON.stringify(cheapKinds)}  ${sameKeys ? 'same' : 'DIFFERENT'}`);
+  log(
+    `  keys per sign-in: real ${JSON.stringify(perSignIn)}  cheap path ${JSON.stringify(cheapKinds)}  ${sameKeys ? 'same' : 'DIFFERENT'}`,
+  );
 
   const perCount = [];
   const counts = values.sessions.split(',').map(Number);
@@ -160,4 +205,10 @@ async function main(): Promise<void> {
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }
 
-main().then(() => process.exit(0), (err: unknown) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

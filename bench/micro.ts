@@ -13,7 +13,11 @@ import { sessionMiddleware } from '../lib/resource/require-session.js';
 import { keys } from '../lib/stores/keys.js';
 import { browserStore, createSession, quiet, services } from './sessions.js';
 
-export interface MicroResult { id: string; label: string; microseconds: number }
+export interface MicroResult {
+  id: string;
+  label: string;
+  microseconds: number;
+}
 
 async function best(iterations: number, fn: () => Promise<unknown> | unknown): Promise<number> {
   let min = Infinity;
@@ -27,30 +31,57 @@ async function best(iterations: number, fn: () => Promise<unknown> | unknown): P
 }
 
 function fakeRes(): Response {
-  const fail = () => { throw new Error('the middleware answered with an error: the micro-benchmark is invalid'); };
+  const fail = () => {
+    throw new Error('the middleware answered with an error: the micro-benchmark is invalid');
+  };
   return { status: fail, set: fail, json: fail, setHeader: fail, end: fail } as unknown as Response;
 }
 
 /** Runs a middleware once with a bearer token; resolves when it calls next(). */
-const through = (mw: RequestHandler, token: string) => new Promise<Request>((resolve, reject) => {
-  const req = { headers: { authorization: `Bearer ${token}` } } as Request;
-  try { mw(req, fakeRes(), (err?: unknown) => (err ? reject(err) : resolve(req))); } catch (err) { reject(err); }
-});
+const through = (mw: RequestHandler, token: string) =>
+  new Promise<Request>((resolve, reject) => {
+    const req = { headers: { authorization: `Bearer ${token}` } } as Request;
+    try {
+      mw(req, fakeRes(), (err?: unknown) => (err ? reject(err) : resolve(req)));
+    } catch (err) {
+      reject(err);
+    }
+  });
 
 export async function runMicro(iterations = 20_000): Promise<MicroResult[]> {
   const store = new MemoryStore({ logger: quiet });
   const ctx = services(store);
-  const template = { cookie: { originalMaxAge: 1000, expires: new Date(Date.now() + 1000).toISOString(), httpOnly: true, path: '/oauth', sameSite: 'lax' } } as never;
+  const template = {
+    cookie: { originalMaxAge: 1000, expires: new Date(Date.now() + 1000).toISOString(), httpOnly: true, path: '/oauth', sameSite: 'lax' },
+  } as never;
   const sid = await createSession(ctx, { store: browserStore(ctx), template });
-  const { token } = await ctx.accessTokens.mint({ sub: 'bench-user', sid, clientId: 'mop_client_bench', scope: 'profile', upstreamClaims: { sub: 'bench-user', name: 'Bench User', email: 'user@bench.example' } });
+  const { token } = await ctx.accessTokens.mint({
+    sub: 'bench-user',
+    sid,
+    clientId: 'mop_client_bench',
+    scope: 'profile',
+    upstreamClaims: { sub: 'bench-user', name: 'Bench User', email: 'user@bench.example' },
+  });
   const mw = sessionMiddleware(ctx);
   const key = new Uint8Array(Buffer.from('bench-signing-secret-0123456789-abcdefghijk', 'utf8'));
   const resource = ctx.urls.resource;
   const sdk = requireBearerAuth({
     verifier: {
       async verifyAccessToken(t: string) {
-        const { payload } = await jwtVerify(t, key, { algorithms: ['HS256'], issuer: ctx.urls.issuer, audience: resource, typ: 'at+jwt', requiredClaims: ['sub', 'exp'] });
-        return { token: t, clientId: String(payload.client_id), scopes: String(payload.scope ?? '').split(' '), expiresAt: payload.exp, resource: new URL(resource) };
+        const { payload } = await jwtVerify(t, key, {
+          algorithms: ['HS256'],
+          issuer: ctx.urls.issuer,
+          audience: resource,
+          typ: 'at+jwt',
+          requiredClaims: ['sub', 'exp'],
+        });
+        return {
+          token: t,
+          clientId: String(payload.client_id),
+          scopes: String(payload.scope ?? '').split(' '),
+          expiresAt: payload.exp,
+          resource: new URL(resource),
+        };
       },
     },
   });

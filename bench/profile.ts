@@ -19,8 +19,16 @@ import { pinLoadGenerator, pinningLine, startServer } from './harness.js';
 import { startStubUpstream } from './upstream.js';
 import { registerClient, runSignIns, signIn } from './signin.js';
 
-interface Node { id: number; callFrame: { functionName: string; url: string }; children?: number[] }
-interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[] }
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+}
 type Costs = { byFunction: Map<string, number>; byModule: Map<string, number>; total: number };
 
 const moduleOf = (url: string) => {
@@ -53,13 +61,23 @@ function costs(p: Profile, requests: number): Costs {
 function print(title: string, base: Map<string, number> | undefined, cur: Map<string, number>, top: number): void {
   console.log(`  ${title}`);
   const keys = new Set([...cur.keys(), ...(base?.keys() ?? [])]);
-  const rows = [...keys].map((k) => ({ k, a: base?.get(k) ?? 0, b: cur.get(k) ?? 0 }))
-    .sort((x, y) => (base ? Math.abs(y.b - y.a) - Math.abs(x.b - x.a) : y.b - x.b)).slice(0, top);
-  for (const r of rows) console.log(`    ${r.b.toFixed(2).padStart(7)} µs${base ? `  (${r.b - r.a >= 0 ? '+' : ''}${(r.b - r.a).toFixed(2)})` : ''}  ${r.k}`);
+  const rows = [...keys]
+    .map((k) => ({ k, a: base?.get(k) ?? 0, b: cur.get(k) ?? 0 }))
+    .sort((x, y) => (base ? Math.abs(y.b - y.a) - Math.abs(x.b - x.a) : y.b - x.b))
+    .slice(0, top);
+  for (const r of rows)
+    console.log(`    ${r.b.toFixed(2).padStart(7)} µs${base ? `  (${r.b - r.a >= 0 ? '+' : ''}${(r.b - r.a).toFixed(2)})` : ''}  ${r.k}`);
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '50' }, top: { type: 'string', default: '20' } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      seconds: { type: 'string', default: '8' },
+      connections: { type: 'string', default: '50' },
+      top: { type: 'string', default: '20' },
+    },
+  });
   const routes = positionals.length ? positionals : ['/plain', '/memory/mcp', '/memory/mcp-vault'];
   const dir = mkdtempSync(join(tmpdir(), 'mcp-oauth-proxy-profile-'));
   pinLoadGenerator();
@@ -79,7 +97,9 @@ async function main(): Promise<void> {
         const run = await runSignIns({ issuer, register: true, workers: 8, durationMs: Number(values.seconds) * 1000 });
         await server.profileStop(path);
         const c = costs(JSON.parse(readFileSync(path, 'utf8')) as Profile, run.completed);
-        console.log(`\n${route}: ${run.perSecond.toFixed(1)} sign-ins/s (${run.failed} failed${run.firstError ? `: ${run.firstError}` : ""}), ${(c.total / 1000).toFixed(2)} ms CPU/sign-in in the main thread (register → authorize → consent → callback → token; stub upstream in another process) — ${path}`);
+        console.log(
+          `\n${route}: ${run.perSecond.toFixed(1)} sign-ins/s (${run.failed} failed${run.firstError ? `: ${run.firstError}` : ''}), ${(c.total / 1000).toFixed(2)} ms CPU/sign-in in the main thread (register → authorize → consent → callback → token; stub upstream in another process) — ${path}`,
+        );
         print('by module (µs per sign-in)', undefined, c.byModule, Number(values.top));
         print('by function (self time, µs per sign-in)', undefined, c.byFunction, Number(values.top));
         continue;
@@ -93,7 +113,9 @@ async function main(): Promise<void> {
       await server.profileStop(path);
       if (s.non2xx || s.errors) throw new Error(`${route}: ${s.non2xx} non-2xx, ${s.errors} errors`);
       const c = costs(JSON.parse(readFileSync(path, 'utf8')) as Profile, s.requests);
-      console.log(`\n${route}: ${s.rps.toFixed(0)} req/s, ${c.total.toFixed(1)} µs CPU/request in the main thread${base ? ` (${c.total - base.total >= 0 ? '+' : ''}${(c.total - base.total).toFixed(1)} vs ${routes[0]})` : ''}  — ${path}`);
+      console.log(
+        `\n${route}: ${s.rps.toFixed(0)} req/s, ${c.total.toFixed(1)} µs CPU/request in the main thread${base ? ` (${c.total - base.total >= 0 ? '+' : ''}${(c.total - base.total).toFixed(1)} vs ${routes[0]})` : ''}  — ${path}`,
+      );
       print('by module', base?.byModule, c.byModule, Number(values.top));
       print('by function (self time)', base?.byFunction, c.byFunction, Number(values.top));
       base ??= c;
@@ -104,4 +126,7 @@ async function main(): Promise<void> {
   await upstream.close();
 }
 
-main().catch((err: unknown) => { console.error(err); process.exit(1); });
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

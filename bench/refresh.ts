@@ -28,32 +28,46 @@ async function loop(workers: number, seconds: number, cpu: CpuProbe, op: (worker
   const cpu0 = await cpu();
   const start = performance.now();
   const deadline = start + seconds * 1000;
-  await Promise.all(Array.from({ length: workers }, async (_, w) => {
-    while (performance.now() < deadline) {
-      try {
-        await op(w);
-        completed += 1;
-      } catch (err) {
-        failed += 1;
-        firstError ??= err instanceof Error ? err.message : String(err);
-        if (failed > 1000) return;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      while (performance.now() < deadline) {
+        try {
+          await op(w);
+          completed += 1;
+        } catch (err) {
+          failed += 1;
+          firstError ??= err instanceof Error ? err.message : String(err);
+          if (failed > 1000) return;
+        }
       }
-    }
-  }));
+    }),
+  );
   const elapsed = (performance.now() - start) / 1000;
   const used = (await cpu()) - cpu0;
-  return { completed, failed, perSecond: completed / elapsed, cpuUs: completed ? used / completed : NaN, ...(firstError ? { firstError } : {}) };
+  return {
+    completed,
+    failed,
+    perSecond: completed / elapsed,
+    cpuUs: completed ? used / completed : NaN,
+    ...(firstError ? { firstError } : {}),
+  };
 }
 
 /** `refresh_token` grants on `chains.length` rotating chains (each entry: the chain's current refresh token, updated in place). */
-export function runRefreshGrants(o: { issuer: string; clientId: string; chains: string[]; seconds: number; cpu: CpuProbe }): Promise<LoopRun> {
+export function runRefreshGrants(o: {
+  issuer: string;
+  clientId: string;
+  chains: string[];
+  seconds: number;
+  cpu: CpuProbe;
+}): Promise<LoopRun> {
   return loop(o.chains.length, o.seconds, o.cpu, async (w) => {
     const res = await fetch(`${o.issuer}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: o.chains[w]!, client_id: o.clientId }),
     });
-    const body = await res.json() as { refresh_token?: string; access_token?: string };
+    const body = (await res.json()) as { refresh_token?: string; access_token?: string };
     if (res.status !== 200 || !body.refresh_token || !body.access_token) throw new Error(`refresh: ${res.status} ${JSON.stringify(body)}`);
     o.chains[w] = body.refresh_token;
   });
@@ -72,13 +86,19 @@ export function runGets(o: { url: string; tokens: string[]; seconds: number; cpu
  * `n` concurrent requests on one session whose upstream token needs a refresh, spread over `urls` (one per
  * proxy instance); returns how many upstream refreshes it caused.
  */
-export async function refreshBurst(o: { urls: string[]; token: string; n: number; refreshes: () => number }): Promise<{ requests: number; ok: number; upstreamRefreshes: number }> {
+export async function refreshBurst(o: {
+  urls: string[];
+  token: string;
+  n: number;
+  refreshes: () => number;
+}): Promise<{ requests: number; ok: number; upstreamRefreshes: number }> {
   const before = o.refreshes();
-  const codes = await Promise.all(Array.from({ length: o.n }, async (_, i) => {
-    const res = await fetch(o.urls[i % o.urls.length]!, { headers: { authorization: `Bearer ${o.token}` } });
-    await res.arrayBuffer();
-    return res.status;
-  }));
+  const codes = await Promise.all(
+    Array.from({ length: o.n }, async (_, i) => {
+      const res = await fetch(o.urls[i % o.urls.length]!, { headers: { authorization: `Bearer ${o.token}` } });
+      await res.arrayBuffer();
+      return res.status;
+    }),
+  );
   return { requests: o.n, ok: codes.filter((c) => c === 200).length, upstreamRefreshes: o.refreshes() - before };
 }
-

@@ -69,7 +69,15 @@ const fmtCpuCell = (r: Row) => {
 
 /** A Markdown table (also readable in a terminal). Spreads are interquartile ranges over the rounds. */
 export function table(rows: readonly Row[]): string {
-  const head = ['case', 'result (IQR)', 'ratio vs unprotected (IQR)', 'server CPU per op (IQR); CPU ratio (IQR)', 'vs SDK baseline', 'target', 'pass/fail'];
+  const head = [
+    'case',
+    'result (IQR)',
+    'ratio vs unprotected (IQR)',
+    'server CPU per op (IQR); CPU ratio (IQR)',
+    'vs SDK baseline',
+    'target',
+    'pass/fail',
+  ];
   const body = rows.map((r) => [
     r.case + (r.note ? ` (${r.note})` : ''),
     fmtValue(r),

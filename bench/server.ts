@@ -53,11 +53,17 @@ export interface ServerReady {
 
 const warnings: string[] = [];
 const logger = {
-  warn: (obj: unknown, msg?: string) => { warnings.push(msg ?? JSON.stringify(obj)); },
-  error: (obj: unknown, msg?: string) => { console.error('[bench server] error:', msg, JSON.stringify(obj)); },
+  warn: (obj: unknown, msg?: string) => {
+    warnings.push(msg ?? JSON.stringify(obj));
+  },
+  error: (obj: unknown, msg?: string) => {
+    console.error('[bench server] error:', msg, JSON.stringify(obj));
+  },
 };
 
-const ok: RequestHandler = (_req, res) => { res.json({ ok: true }); };
+const ok: RequestHandler = (_req, res) => {
+  res.json({ ok: true });
+};
 const okWithUpstreamToken: RequestHandler = async (req, res) => {
   try {
     const token = await req.upstreamTokens!.tryGetToken();
@@ -95,34 +101,38 @@ async function main(): Promise<void> {
     app.use(prefix, router);
     apps.set(prefix, app);
   };
-  const notFound = (_req: http.IncomingMessage, res: http.ServerResponse) => { res.writeHead(404).end(); };
+  const notFound = (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.writeHead(404).end();
+  };
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     const app = apps.get(path) ?? apps.get(path.slice(0, path.indexOf('/oauth') + 6));
-    if (app) app(req, res); else notFound(req, res);
+    if (app) app(req, res);
+    else notFound(req, res);
   });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const resource = `${base}/mcp`;
 
-  const proxy = (name: string, store: Store, provider = upstream.issuer): OAuthProxy => createOAuthProxy({
-    issuer: `${base}/${name}/oauth`,
-    provider,
-    clientId: 'bench-proxy',
-    clientSecret: 'bench-proxy-upstream-secret',
-    scopes: ['profile'], // no 'openid': no id_token, the identity comes from userinfo
-    providerConfig: { id: 'upstream' },
-    secret: BENCH_SECRET,
-    encryptionKey: BENCH_VAULT_KEY,
-    resource,
-    consent: { enabled: true }, // a fresh browser sees the consent page on every sign-in (as the default with open registration)
-    registration: { rateLimit: false },
-    // The limiter stays in the path (its store counter is part of a sign-in's cost) but never trips: every bench browser is 127.0.0.1.
-    authorizeRateLimit: { windowMs: 60_000, limit: 1_000_000_000 },
-    logger,
-    store,
-  });
+  const proxy = (name: string, store: Store, provider = upstream.issuer): OAuthProxy =>
+    createOAuthProxy({
+      issuer: `${base}/${name}/oauth`,
+      provider,
+      clientId: 'bench-proxy',
+      clientSecret: 'bench-proxy-upstream-secret',
+      scopes: ['profile'], // no 'openid': no id_token, the identity comes from userinfo
+      providerConfig: { id: 'upstream' },
+      secret: BENCH_SECRET,
+      encryptionKey: BENCH_VAULT_KEY,
+      resource,
+      consent: { enabled: true }, // a fresh browser sees the consent page on every sign-in (as the default with open registration)
+      registration: { rateLimit: false },
+      // The limiter stays in the path (its store counter is part of a sign-in's cost) but never trips: every bench browser is 127.0.0.1.
+      authorizeRateLimit: { windowMs: 60_000, limit: 1_000_000_000 },
+      logger,
+      store,
+    });
 
   // The SDK's requireBearerAuth with the verifier an SDK user would write: jose jwtVerify, HS256, same checks.
   const key = new Uint8Array(Buffer.from(BENCH_SECRET, 'utf8'));
@@ -130,9 +140,22 @@ async function main(): Promise<void> {
     verifier: {
       async verifyAccessToken(token: string) {
         try {
-          const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], issuer: `${base}/memory/oauth`, audience: resource, typ: 'at+jwt', requiredClaims: ['sub', 'exp'] });
+          const { payload } = await jwtVerify(token, key, {
+            algorithms: ['HS256'],
+            issuer: `${base}/memory/oauth`,
+            audience: resource,
+            typ: 'at+jwt',
+            requiredClaims: ['sub', 'exp'],
+          });
           const scope = typeof payload.scope === 'string' ? payload.scope : '';
-          return { token, clientId: String(payload.client_id), scopes: scope ? scope.split(' ') : [], expiresAt: payload.exp, resource: new URL(resource), extra: { sub: payload.sub } };
+          return {
+            token,
+            clientId: String(payload.client_id),
+            scopes: scope ? scope.split(' ') : [],
+            expiresAt: payload.exp,
+            resource: new URL(resource),
+            extra: { sub: payload.sub },
+          };
         } catch {
           throw new SdkInvalidTokenError('Invalid token');
         }
@@ -159,8 +182,13 @@ async function main(): Promise<void> {
   // A dedicated Redis (bench/growth.ts) gets a fixed prefix and is thrown away whole: no SCAN + DEL of millions of keys.
   const prefix = process.env.BENCH_REDIS_PREFIX ?? `bench-${randomBytes(6).toString('hex')}:`;
   const cleanup = !process.env.BENCH_REDIS_PREFIX;
-  const client = createClient({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', socket: { connectTimeout: 2000, reconnectStrategy: false } });
-  client.on('error', (err: unknown) => { redisError ??= err instanceof Error ? err.message : String(err); });
+  const client = createClient({
+    url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    socket: { connectTimeout: 2000, reconnectStrategy: false },
+  });
+  client.on('error', (err: unknown) => {
+    redisError ??= err instanceof Error ? err.message : String(err);
+  });
   try {
     await client.connect();
     redisStore = new RedisStore({ client, prefix, logger });
@@ -231,12 +259,19 @@ async function main(): Promise<void> {
   process.on('message', (m: { type?: string; id?: number }) => {
     if (m?.type === 'shutdown') void shutdown();
     // CPU time this process has used so far (all threads), so bench/run.ts can report CPU per request.
-    if (m?.type === 'cpu') { const u = process.cpuUsage(); process.send?.({ type: 'cpu', id: m.id, micros: u.user + u.system }); }
+    if (m?.type === 'cpu') {
+      const u = process.cpuUsage();
+      process.send?.({ type: 'cpu', id: m.id, micros: u.user + u.system });
+    }
     // CPU profile of a window only (bench/profile.ts): no start-up or warm-up in it.
     if (m?.type === 'profile-start') {
       profiler = new Session();
       profiler.connect();
-      profiler.post('Profiler.enable', () => profiler!.post('Profiler.setSamplingInterval', { interval: 200 }, () => profiler!.post('Profiler.start', () => process.send?.({ type: 'profile-started' }))));
+      profiler.post('Profiler.enable', () =>
+        profiler!.post('Profiler.setSamplingInterval', { interval: 200 }, () =>
+          profiler!.post('Profiler.start', () => process.send?.({ type: 'profile-started' })),
+        ),
+      );
     }
     if (m?.type === 'profile-stop' && profiler) {
       const path = (m as { path?: string }).path!;
@@ -249,8 +284,20 @@ async function main(): Promise<void> {
   });
   process.on('disconnect', () => void shutdown());
 
-  const issuers = (name: string) => ({ memory: `${base}/memory${name}/oauth`, ...(redisProxy ? { redis: `${base}/redis${name}/oauth` } : {}) });
-  const ready: ServerReady = { type: 'ready', base, issuers: issuers(''), refreshIssuers: issuers('-exp'), onceIssuers: issuers('-once'), ...(redisError ? { redisError } : {}), ...(fastmcp ? { fastmcp: fastmcp.base } : {}), ...(fastmcpError ? { fastmcpError } : {}) };
+  const issuers = (name: string) => ({
+    memory: `${base}/memory${name}/oauth`,
+    ...(redisProxy ? { redis: `${base}/redis${name}/oauth` } : {}),
+  });
+  const ready: ServerReady = {
+    type: 'ready',
+    base,
+    issuers: issuers(''),
+    refreshIssuers: issuers('-exp'),
+    onceIssuers: issuers('-once'),
+    ...(redisError ? { redisError } : {}),
+    ...(fastmcp ? { fastmcp: fastmcp.base } : {}),
+    ...(fastmcpError ? { fastmcpError } : {}),
+  };
   process.send?.(ready);
 }
 

@@ -24,11 +24,28 @@ export const kindOf = (key: string) => {
 /** A MemoryStore that also remembers which keys are live (written and not taken or deleted). Calibration only. */
 export class RecordingStore extends MemoryStore {
   readonly live = new Set<string>();
-  override async set(key: string, value: string, ttlMs: number) { await super.set(key, value, ttlMs); this.live.add(key); }
-  override async add(key: string, value: string, ttlMs: number) { const ok = await super.add(key, value, ttlMs); if (ok) this.live.add(key); return ok; }
-  override async take(key: string) { this.live.delete(key); return super.take(key); }
-  override async delete(key: string) { this.live.delete(key); return super.delete(key); }
-  override async deleteIf(key: string, value: string) { const ok = await super.deleteIf(key, value); if (ok) this.live.delete(key); return ok; }
+  override async set(key: string, value: string, ttlMs: number) {
+    await super.set(key, value, ttlMs);
+    this.live.add(key);
+  }
+  override async add(key: string, value: string, ttlMs: number) {
+    const ok = await super.add(key, value, ttlMs);
+    if (ok) this.live.add(key);
+    return ok;
+  }
+  override async take(key: string) {
+    this.live.delete(key);
+    return super.take(key);
+  }
+  override async delete(key: string) {
+    this.live.delete(key);
+    return super.delete(key);
+  }
+  override async deleteIf(key: string, value: string) {
+    const ok = await super.deleteIf(key, value);
+    if (ok) this.live.delete(key);
+    return ok;
+  }
   /** Live key kinds and their counts. */
   kinds(): Record<string, number> {
     const out: Record<string, number> = {};
@@ -39,20 +56,22 @@ export class RecordingStore extends MemoryStore {
 
 /** The proxy's services on a given store, as createOAuthProxy() wires them (no HTTP). */
 export function services(store: Store, extra: Partial<OAuthProxyOptions> = {}): ProxyContext {
-  return createContext(parseOptions({
-    issuer: 'http://127.0.0.1:9/oauth',
-    provider: 'http://127.0.0.1:9',
-    clientId: 'bench-proxy',
-    clientSecret: 'bench-proxy-upstream-secret',
-    scopes: ['profile'],
-    providerConfig: { id: 'upstream' },
-    secret: 'bench-signing-secret-0123456789-abcdefghijk',
-    encryptionKey: 'bench-vault-key-0123456789-abcdefghijklmnopq',
-    consent: { enabled: false },
-    logger: quiet,
-    ...extra,
-    store,
-  }));
+  return createContext(
+    parseOptions({
+      issuer: 'http://127.0.0.1:9/oauth',
+      provider: 'http://127.0.0.1:9',
+      clientId: 'bench-proxy',
+      clientSecret: 'bench-proxy-upstream-secret',
+      scopes: ['profile'],
+      providerConfig: { id: 'upstream' },
+      secret: 'bench-signing-secret-0123456789-abcdefghijk',
+      encryptionKey: 'bench-vault-key-0123456789-abcdefghijklmnopq',
+      consent: { enabled: false },
+      logger: quiet,
+      ...extra,
+      store,
+    }),
+  );
 }
 
 /**
@@ -63,20 +82,33 @@ export function services(store: Store, extra: Partial<OAuthProxyOptions> = {}): 
  * the browser leg leaves (serialised like a real one, through the same adapter).
  * Values are random per session, like the stub upstream's.
  */
-export async function createSession(ctx: ProxyContext, browser: { store: SessionStore; template: SessionData }, o: { apps?: number; out?: { browserSid?: string } } = {}): Promise<string> {
+export async function createSession(
+  ctx: ProxyContext,
+  browser: { store: SessionStore; template: SessionData },
+  o: { apps?: number; out?: { browserSid?: string } } = {},
+): Promise<string> {
   const pid = ctx.upstreams.primary.id;
   const now = ctx.clock();
   const n = randomBytes(6).toString('hex');
   const tokens = {
-    access_token: `up_at_${randomBytes(16).toString('base64url')}`, token_type: 'bearer',
-    refresh_token: `up_rt_${randomBytes(16).toString('base64url')}`, expires_at: Math.floor(now / 1000) + 3600, scope: 'profile',
+    access_token: `up_at_${randomBytes(16).toString('base64url')}`,
+    token_type: 'bearer',
+    refresh_token: `up_rt_${randomBytes(16).toString('base64url')}`,
+    expires_at: Math.floor(now / 1000) + 3600,
+    scope: 'profile',
   };
   const claims = { sub: `bench-user-${n}`, name: 'Bench User', email: `user${n}@bench.example` };
   const clientId = 'mop_client_benchbenchbenchbenchbenc';
   // callback.ts
   const holdMs = ctx.options.codeTtl * 1000 * 5;
   const { sid } = await ctx.grants.create({ clientId, scope: 'profile', providerId: pid, tokens, claims }, holdMs);
-  const code = await ctx.codes.issue({ sid, clientId, redirectUri: 'http://127.0.0.1:9/callback', codeChallenge: randomToken(ctx.random), scope: 'profile' });
+  const code = await ctx.codes.issue({
+    sid,
+    clientId,
+    redirectUri: 'http://127.0.0.1:9/callback',
+    codeChallenge: randomToken(ctx.random),
+    scope: 'profile',
+  });
   // token.ts (authorization_code grant)
   const consumed = await ctx.codes.consume(code);
   await ctx.grants.activate(consumed.sid);
@@ -84,7 +116,11 @@ export async function createSession(ctx: ProxyContext, browser: { store: Session
   // Linked apps (issue 10, not built yet): more providers' sealed token sets under the same sid, written
   // through the Vault API as the token endpoint writes the first one. A simulation of their storage only.
   for (let app = 2; app <= (o.apps ?? 1); app++) {
-    const more = { ...tokens, access_token: `up_at_${randomBytes(16).toString('base64url')}`, refresh_token: `up_rt_${randomBytes(16).toString('base64url')}` };
+    const more = {
+      ...tokens,
+      access_token: `up_at_${randomBytes(16).toString('base64url')}`,
+      refresh_token: `up_rt_${randomBytes(16).toString('base64url')}`,
+    };
     await ctx.vault.put(sid, `${pid}-app${app}`, more, ctx.grants.vaultTtlMs(more));
   }
   // browser leg: one express-session record per browser that signed in
@@ -111,19 +147,27 @@ export async function createLiveSession(ctx: ProxyContext, browser: { store: Ses
   const now = ctx.clock();
   const n = randomBytes(6).toString('hex');
   const tokens = {
-    access_token: `up_at_${randomBytes(16).toString('base64url')}`, token_type: 'bearer',
-    refresh_token: `up_rt_${randomBytes(16).toString('base64url')}`, expires_at: Math.floor(now / 1000) + 3600, scope: 'profile',
+    access_token: `up_at_${randomBytes(16).toString('base64url')}`,
+    token_type: 'bearer',
+    refresh_token: `up_rt_${randomBytes(16).toString('base64url')}`,
+    expires_at: Math.floor(now / 1000) + 3600,
+    scope: 'profile',
   };
   const claims = { sub: `bench-user-${n}`, name: 'Bench User', email: `user${n}@bench.example` };
   const clientId = 'mop_client_benchbenchbenchbenchbenc';
   const data = JSON.parse(JSON.stringify(browser.template)) as SessionData;
   Object.defineProperty(data.cookie, 'maxAge', { value: data.cookie.originalMaxAge, enumerable: false });
   // The grant record and its sealed tokens, written once with their full lifetime (Grants owns both).
-  const { sid } = await ctx.grants.create({ clientId, scope: 'profile', providerId: pid, tokens, claims }, ctx.options.refreshTokenTtl * 1000);
+  const { sid } = await ctx.grants.create(
+    { clientId, scope: 'profile', providerId: pid, tokens, claims },
+    ctx.options.refreshTokenTtl * 1000,
+  );
   await Promise.all([
     ctx.refreshTokens.issue({ sid, clientId, scope: 'profile' }),
     ctx.store.set(keys.codeUsed(sha256(randomToken(ctx.random, 'mop_code_'))), sid, ctx.options.codeTtl * 1000 * 10),
-    new Promise<void>((resolve, reject) => browser.store.set(randomBytes(24).toString('base64url'), data, (err?: unknown) => (err ? reject(err) : resolve()))),
+    new Promise<void>((resolve, reject) =>
+      browser.store.set(randomBytes(24).toString('base64url'), data, (err?: unknown) => (err ? reject(err) : resolve())),
+    ),
   ]);
   return sid;
 }

@@ -21,7 +21,8 @@ const b64url = (b: Buffer) => b.toString('base64url');
 async function expectRedirect(res: Response, step: string): Promise<URL> {
   const body = await res.text();
   const location = res.headers.get('location');
-  if (res.status < 300 || res.status > 399 || !location) throw new Error(`${step}: expected a redirect, got ${res.status} ${body.slice(0, 200)}`);
+  if (res.status < 300 || res.status > 399 || !location)
+    throw new Error(`${step}: expected a redirect, got ${res.status} ${body.slice(0, 200)}`);
   return new URL(location, res.url);
 }
 
@@ -30,9 +31,14 @@ export async function registerClient(issuer: string): Promise<string> {
   const res = await fetch(`${issuer}/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_name: 'bench', redirect_uris: [CLIENT_REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'] }),
+    body: JSON.stringify({
+      client_name: 'bench',
+      redirect_uris: [CLIENT_REDIRECT_URI],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+    }),
   });
-  const body = await res.json() as { client_id?: string };
+  const body = (await res.json()) as { client_id?: string };
   if (res.status !== 201 || !body.client_id) throw new Error(`register: ${res.status} ${JSON.stringify(body)}`);
   return body.client_id;
 }
@@ -61,12 +67,19 @@ export async function signIn(issuer: string, clientId: string | undefined, onSte
   const state = b64url(randomBytes(12));
   const authorize = new URL(`${issuer}/authorize`);
   authorize.search = new URLSearchParams({
-    response_type: 'code', client_id: clientId, redirect_uri: CLIENT_REDIRECT_URI, state,
-    code_challenge: challenge, code_challenge_method: 'S256',
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: CLIENT_REDIRECT_URI,
+    state,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
   }).toString();
 
   const r1 = await fetch(authorize, { redirect: 'manual' });
-  const cookie = r1.headers.getSetCookie().map((c) => c.split(';', 1)[0]).join('; ');
+  const cookie = r1.headers
+    .getSetCookie()
+    .map((c) => c.split(';', 1)[0])
+    .join('; ');
   if (!cookie) throw new Error(`authorize: the proxy set no browser-session cookie (${r1.status})`);
   let upstream: URL;
   if (r1.status === 200) {
@@ -76,7 +89,8 @@ export async function signIn(issuer: string, clientId: string | undefined, onSte
     const txn = hidden(page, 'txn');
     if (!csrf || !txn) throw new Error('authorize: a 200 that is not the consent form');
     const r2 = await fetch(`${issuer}/consent`, {
-      method: 'POST', redirect: 'manual',
+      method: 'POST',
+      redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded', cookie, origin: new URL(issuer).origin },
       body: new URLSearchParams({ csrf, txn, decision: 'approve' }),
     });
@@ -96,9 +110,15 @@ export async function signIn(issuer: string, clientId: string | undefined, onSte
   const res = await fetch(`${issuer}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, client_id: clientId, redirect_uri: CLIENT_REDIRECT_URI }),
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      client_id: clientId,
+      redirect_uri: CLIENT_REDIRECT_URI,
+    }),
   });
-  const tokens = await res.json() as ProxyTokens & { error?: string };
+  const tokens = (await res.json()) as ProxyTokens & { error?: string };
   if (res.status !== 200 || !tokens.access_token) throw new Error(`token: ${res.status} ${JSON.stringify(tokens)}`);
   await onStep?.('token');
   return tokens;
@@ -119,7 +139,15 @@ export interface SignInRun {
  * Runs complete sign-ins from `workers` concurrent loops for `durationMs`; counts only completed flows.
  * `register: true`: every sign-in registers its client first (a full sign-in); else all use `clientId`.
  */
-export async function runSignIns(o: { issuer: string; clientId?: string; register?: boolean; workers: number; durationMs: number; cpu?: CpuProbe; flow?: () => Promise<unknown> }): Promise<SignInRun> {
+export async function runSignIns(o: {
+  issuer: string;
+  clientId?: string;
+  register?: boolean;
+  workers: number;
+  durationMs: number;
+  cpu?: CpuProbe;
+  flow?: () => Promise<unknown>;
+}): Promise<SignInRun> {
   const cpu0 = await o.cpu?.();
   let completed = 0;
   let failed = 0;
@@ -141,7 +169,14 @@ export async function runSignIns(o: { issuer: string; clientId?: string; registe
   const seconds = (performance.now() - start) / 1000;
   const cpu1 = await o.cpu?.();
   const cpuMs = cpu0 !== undefined && cpu1 !== undefined && completed > 0 ? (cpu1 - cpu0) / 1000 / completed : undefined;
-  return { completed, failed, seconds, perSecond: completed / seconds, ...(cpuMs !== undefined ? { serverCpuMsPerSignIn: cpuMs } : {}), ...(firstError ? { firstError } : {}) };
+  return {
+    completed,
+    failed,
+    seconds,
+    perSecond: completed / seconds,
+    ...(cpuMs !== undefined ? { serverCpuMsPerSignIn: cpuMs } : {}),
+    ...(firstError ? { firstError } : {}),
+  };
 }
 
 /**
@@ -149,9 +184,16 @@ export async function runSignIns(o: { issuer: string; clientId?: string; registe
  * server meanwhile), the server's CPU read before and after each step, minus what a read itself costs
  * (calibrated with empty reads). Medians per step, in µs; `total` is the median of whole sign-ins.
  */
-export async function signInSteps(o: { issuer: string; count: number; cpu: CpuProbe }): Promise<{ steps: Record<string, number>; total: number; probeUs: number }> {
+export async function signInSteps(o: {
+  issuer: string;
+  count: number;
+  cpu: CpuProbe;
+}): Promise<{ steps: Record<string, number>; total: number; probeUs: number }> {
   const gaps: number[] = [];
-  for (let i = 0; i < 50; i++) { const a = await o.cpu(); gaps.push((await o.cpu()) - a); }
+  for (let i = 0; i < 50; i++) {
+    const a = await o.cpu();
+    gaps.push((await o.cpu()) - a);
+  }
   const probeUs = gaps.sort((x, y) => x - y)[gaps.length >> 1]!;
   const per: Record<string, number[]> = {};
   const totals: number[] = [];

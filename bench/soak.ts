@@ -33,13 +33,28 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 const b64url = (b: Buffer) => b.toString('base64url');
 
 /** One sample of the server: heap after a full GC, and the store's keys by kind. */
-export interface SoakSample { t: number; heapMiB: number; rssMiB: number; keys: number; byKind: Record<string, number> }
+export interface SoakSample {
+  t: number;
+  heapMiB: number;
+  rssMiB: number;
+  keys: number;
+  byKind: Record<string, number>;
+}
 /** The result for one store. */
 export interface SoakRun {
   store: 'redis' | 'memory';
   seconds: number;
   samples: SoakSample[];
-  legit: { requests: number; failed: number; firstErrors: string[]; signIns: number; mcpCalls: number; refreshes: number; revocations: number; upstreamRefreshes: number };
+  legit: {
+    requests: number;
+    failed: number;
+    firstErrors: string[];
+    signIns: number;
+    mcpCalls: number;
+    refreshes: number;
+    revocations: number;
+    upstreamRefreshes: number;
+  };
   flood: { requests: number; limited: number; skipped: number; rps: number };
   mcpMs: { p50: number; p99: number };
   /** Last third of the run vs the middle third: growth of the mean, as a fraction. */
@@ -52,14 +67,26 @@ export interface SoakRun {
 /** A MemoryStore that remembers the keys written, so samples can count them by kind as on Redis (bench only). */
 class TrackingMemoryStore extends MemoryStore {
   readonly #seen = new Set<string>();
-  override async set(key: string, value: string, ttlMs: number): Promise<void> { this.#seen.add(key); return super.set(key, value, ttlMs); }
-  override async add(key: string, value: string, ttlMs: number): Promise<boolean> { this.#seen.add(key); return super.add(key, value, ttlMs); }
-  override async increment(key: string, ttlMs: number): Promise<{ count: number; ttlMs: number }> { this.#seen.add(key); return super.increment(key, ttlMs); }
+  override async set(key: string, value: string, ttlMs: number): Promise<void> {
+    this.#seen.add(key);
+    return super.set(key, value, ttlMs);
+  }
+  override async add(key: string, value: string, ttlMs: number): Promise<boolean> {
+    this.#seen.add(key);
+    return super.add(key, value, ttlMs);
+  }
+  override async increment(key: string, ttlMs: number): Promise<{ count: number; ttlMs: number }> {
+    this.#seen.add(key);
+    return super.increment(key, ttlMs);
+  }
   /** Live keys by kind (the part after the namespace); forgets keys that are gone. */
   async kinds(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     for (const key of this.#seen) {
-      if ((await super.get(key)) === undefined) { this.#seen.delete(key); continue; }
+      if ((await super.get(key)) === undefined) {
+        this.#seen.delete(key);
+        continue;
+      }
       const kind = key.split(':')[1] ?? '?';
       out[kind] = (out[kind] ?? 0) + 1;
     }
@@ -81,17 +108,32 @@ async function serve(kind: 'redis' | 'memory'): Promise<void> {
     store = new TrackingMemoryStore();
   }
   const problems: string[] = [];
-  const logger = { warn: () => {}, error: (o: unknown, m?: string) => { if (problems.length < 20) problems.push(`${m} ${JSON.stringify(o)}`); } };
+  const logger = {
+    warn: () => {},
+    error: (o: unknown, m?: string) => {
+      if (problems.length < 20) problems.push(`${m} ${JSON.stringify(o)}`);
+    },
+  };
   const app = express();
   app.set('trust proxy', 'loopback'); // the driver names each client's address in X-Forwarded-For
   const server = http.createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const oauth = createOAuthProxy({
-    issuer: `${base}/oauth`, provider: upstream.issuer, clientId: 'soak-proxy', clientSecret: 'soak-proxy-upstream-secret',
-    scopes: ['profile'], providerConfig: { id: 'upstream' },
-    secret: 'soak-signing-secret-0123456789-abcdefghijk', encryptionKey: 'soak-vault-key-0123456789-abcdefghijklmnopq',
-    store, logger, authorizationTtl: 60, codeTtl: 30, accessTokenTtl: 120, refreshTokenTtl: 240,
+    issuer: `${base}/oauth`,
+    provider: upstream.issuer,
+    clientId: 'soak-proxy',
+    clientSecret: 'soak-proxy-upstream-secret',
+    scopes: ['profile'],
+    providerConfig: { id: 'upstream' },
+    secret: 'soak-signing-secret-0123456789-abcdefghijk',
+    encryptionKey: 'soak-vault-key-0123456789-abcdefghijklmnopq',
+    store,
+    logger,
+    authorizationTtl: 60,
+    codeTtl: 30,
+    accessTokenTtl: 120,
+    refreshTokenTtl: 240,
     refresh: { skewSeconds: 3590 }, // the stub's upstream tokens live 3600 s: each is refreshed upstream once it is 10 s old
   });
   app.use(oauth.wellKnown);
@@ -144,7 +186,9 @@ async function serve(kind: 'redis' | 'memory'): Promise<void> {
         server.closeAllConnections();
         server.close();
         await upstream.close();
-        process.send?.({ type: 'stopped', problems, upstreamRefreshes: (upstream.counts['/token'] ?? 0), upstreamReads }, () => process.exit(0));
+        process.send?.({ type: 'stopped', problems, upstreamRefreshes: upstream.counts['/token'] ?? 0, upstreamReads }, () =>
+          process.exit(0),
+        );
       })();
     }
   });
@@ -157,26 +201,50 @@ async function serve(kind: 'redis' | 'memory'): Promise<void> {
 class Browser {
   cookie = '';
   keep(res: Response): void {
-    const set = res.headers.getSetCookie().map((c) => c.split(';', 1)[0]!).filter((c) => c.startsWith('mcp_oauth_proxy='));
+    const set = res.headers
+      .getSetCookie()
+      .map((c) => c.split(';', 1)[0]!)
+      .filter((c) => c.startsWith('mcp_oauth_proxy='));
     if (set.length) this.cookie = set[0]!;
   }
 }
 
-interface Counters { requests: number; failed: number; firstErrors: string[]; signIns: number; mcpCalls: number; refreshes: number; revocations: number }
+interface Counters {
+  requests: number;
+  failed: number;
+  firstErrors: string[];
+  signIns: number;
+  mcpCalls: number;
+  refreshes: number;
+  revocations: number;
+}
 
-async function drive(base: string, seconds: number, users: number, floodRps: number, child: ReturnType<typeof fork>, kind: 'redis' | 'memory'): Promise<Omit<SoakRun, 'legit'> & { legit: Counters }> {
+async function drive(
+  base: string,
+  seconds: number,
+  users: number,
+  floodRps: number,
+  child: ReturnType<typeof fork>,
+  kind: 'redis' | 'memory',
+): Promise<Omit<SoakRun, 'legit'> & { legit: Counters }> {
   const issuer = `${base}/oauth`;
   const c: Counters = { requests: 0, failed: 0, firstErrors: [], signIns: 0, mcpCalls: 0, refreshes: 0, revocations: 0 };
   const flood = { requests: 0, limited: 0, skipped: 0 };
   const mcpMs: number[] = [];
   const deadline = Date.now() + seconds * 1000;
   const live = () => Date.now() < deadline;
-  const fail = (what: string) => { c.failed += 1; if (c.firstErrors.length < 5) c.firstErrors.push(what); };
+  const fail = (what: string) => {
+    c.failed += 1;
+    if (c.firstErrors.length < 5) c.firstErrors.push(what);
+  };
   const step = async (what: string, expect: number[], fn: () => Promise<Response>): Promise<Response | undefined> => {
     c.requests += 1;
     try {
       const res = await fn();
-      if (!expect.includes(res.status)) { fail(`${what}: HTTP ${res.status} ${(await res.text()).slice(0, 160)}`); return undefined; }
+      if (!expect.includes(res.status)) {
+        fail(`${what}: HTTP ${res.status} ${(await res.text()).slice(0, 160)}`);
+        return undefined;
+      }
       return res;
     } catch (err) {
       fail(`${what}: ${err instanceof Error ? err.message : String(err)}`);
@@ -184,15 +252,30 @@ async function drive(base: string, seconds: number, users: number, floodRps: num
     }
   };
 
-  const reg = await fetch(`${issuer}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'soak', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }) });
+  const reg = await fetch(`${issuer}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'soak', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }),
+  });
   const clientId = ((await reg.json()) as { client_id: string }).client_id;
 
   /** A whole sign-in as a browser: authorize, consent (unless remembered), upstream, callback, token. */
   const signIn = async (browser: Browser, xff: string): Promise<{ access_token: string; refresh_token: string } | undefined> => {
     const verifier = b64url(randomBytes(32));
     const challenge = b64url(createHash('sha256').update(verifier).digest());
-    const q = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: challenge, code_challenge_method: 'S256', state: 's' });
-    const h = (extra: Record<string, string> = {}) => ({ 'x-forwarded-for': xff, ...(browser.cookie ? { cookie: browser.cookie } : {}), ...extra });
+    const q = new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state: 's',
+    });
+    const h = (extra: Record<string, string> = {}) => ({
+      'x-forwarded-for': xff,
+      ...(browser.cookie ? { cookie: browser.cookie } : {}),
+      ...extra,
+    });
     const r1 = await step('authorize', [200, 303], () => fetch(`${issuer}/authorize?${q}`, { redirect: 'manual', headers: h() }));
     if (!r1) return undefined;
     browser.keep(r1);
@@ -201,8 +284,18 @@ async function drive(base: string, seconds: number, users: number, floodRps: num
       const html = await r1.text();
       const txn = /name="txn" value="([^"]+)"/.exec(html)?.[1];
       const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
-      if (!txn || !csrf) { fail('consent page without txn/csrf'); return undefined; }
-      const r2 = await step('consent', [303], () => fetch(`${issuer}/consent`, { method: 'POST', redirect: 'manual', headers: h({ 'content-type': 'application/x-www-form-urlencoded', origin: base }), body: new URLSearchParams({ txn, csrf, decision: 'approve' }).toString() }));
+      if (!txn || !csrf) {
+        fail('consent page without txn/csrf');
+        return undefined;
+      }
+      const r2 = await step('consent', [303], () =>
+        fetch(`${issuer}/consent`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: h({ 'content-type': 'application/x-www-form-urlencoded', origin: base }),
+          body: new URLSearchParams({ txn, csrf, decision: 'approve' }).toString(),
+        }),
+      );
       if (!r2) return undefined;
       browser.keep(r2);
       upstreamUrl = r2.headers.get('location');
@@ -215,8 +308,23 @@ async function drive(base: string, seconds: number, users: number, floodRps: num
     browser.keep(r4);
     await r4.arrayBuffer();
     const code = new URL(r4.headers.get('location')!).searchParams.get('code');
-    if (!code) { fail('callback without code'); return undefined; }
-    const r5 = await step('token', [200], () => fetch(`${issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, client_id: clientId, redirect_uri: REDIRECT }).toString() }));
+    if (!code) {
+      fail('callback without code');
+      return undefined;
+    }
+    const r5 = await step('token', [200], () =>
+      fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          code_verifier: verifier,
+          client_id: clientId,
+          redirect_uri: REDIRECT,
+        }).toString(),
+      }),
+    );
     if (!r5) return undefined;
     c.signIns += 1;
     return (await r5.json()) as { access_token: string; refresh_token: string };
@@ -228,25 +336,54 @@ async function drive(base: string, seconds: number, users: number, floodRps: num
     const xff = `10.0.${i >> 8}.${i & 255}`;
     while (live()) {
       let tokens = await signIn(browser, xff);
-      if (!tokens) { await sleep(500); continue; }
+      if (!tokens) {
+        await sleep(500);
+        continue;
+      }
       const sessionEnds = Date.now() + 30_000 + Math.random() * 30_000;
       let nextRefresh = Date.now() + 8_000;
-      do { // at least one MCP call per session, also in a few-second run
+      do {
+        // at least one MCP call per session, also in a few-second run
         const t0 = performance.now();
         const r = await step('mcp', [200], () => fetch(`${base}/mcp`, { headers: { authorization: `Bearer ${tokens!.access_token}` } }));
-        if (r) { await r.arrayBuffer(); mcpMs.push(performance.now() - t0); c.mcpCalls += 1; }
+        if (r) {
+          await r.arrayBuffer();
+          mcpMs.push(performance.now() - t0);
+          c.mcpCalls += 1;
+        }
         if (Date.now() >= nextRefresh) {
           nextRefresh = Date.now() + 8_000;
-          const rr = await step('refresh', [200], () => fetch(`${issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens!.refresh_token, client_id: clientId }).toString() }));
-          if (rr) { tokens = (await rr.json()) as typeof tokens; c.refreshes += 1; }
+          const rr = await step('refresh', [200], () =>
+            fetch(`${issuer}/token`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              body: new URLSearchParams({
+                grant_type: 'refresh_token',
+                refresh_token: tokens!.refresh_token,
+                client_id: clientId,
+              }).toString(),
+            }),
+          );
+          if (rr) {
+            tokens = (await rr.json()) as typeof tokens;
+            c.refreshes += 1;
+          }
         }
         await sleep(40);
       } while (live() && Date.now() < sessionEnds);
-      const rv = await step('revoke', [200], () => fetch(`${issuer}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: tokens!.refresh_token, client_id: clientId }).toString() }));
+      const rv = await step('revoke', [200], () =>
+        fetch(`${issuer}/revoke`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ token: tokens!.refresh_token, client_id: clientId }).toString(),
+        }),
+      );
       if (rv) {
         await rv.arrayBuffer();
         c.revocations += 1;
-        const after = await step('mcp after revoke', [401], () => fetch(`${base}/mcp`, { headers: { authorization: `Bearer ${tokens!.access_token}` } }));
+        const after = await step('mcp after revoke', [401], () =>
+          fetch(`${base}/mcp`, { headers: { authorization: `Bearer ${tokens!.access_token}` } }),
+        );
         if (after) await after.arrayBuffer();
       }
     }
@@ -262,18 +399,31 @@ async function drive(base: string, seconds: number, users: number, floodRps: num
     let inFlight = 0;
     const one = async (xff: string) => {
       inFlight += 1;
-      const q = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: b64url(randomBytes(32)), code_challenge_method: 'S256' });
+      const q = new URLSearchParams({
+        response_type: 'code',
+        client_id: clientId,
+        redirect_uri: REDIRECT,
+        code_challenge: b64url(randomBytes(32)),
+        code_challenge_method: 'S256',
+      });
       try {
         const r = await fetch(`${issuer}/authorize?${q}`, { redirect: 'manual', headers: { 'x-forwarded-for': xff } });
         await r.arrayBuffer();
         flood.requests += 1;
         if (r.status === 429) flood.limited += 1;
-      } catch { /* the flood's own failures do not matter */ } finally { inFlight -= 1; }
+      } catch {
+        /* the flood's own failures do not matter */
+      } finally {
+        inFlight -= 1;
+      }
     };
     const pending: Array<Promise<void>> = [];
     for (let next = Date.now(); live(); next += 1000 / floodRps) {
       await sleep(Math.max(0, next - Date.now()));
-      if (inFlight >= 32) { flood.skipped += 1; continue; }
+      if (inFlight >= 32) {
+        flood.skipped += 1;
+        continue;
+      }
       n += 1;
       pending.push(one(n % 2 === 0 ? '203.0.113.7' : `198.51.${100 + ((n >> 8) & 3)}.${n & 255}`));
       if (pending.length > 256) pending.splice(0, 128);
@@ -284,12 +434,21 @@ async function drive(base: string, seconds: number, users: number, floodRps: num
   const samples: SoakSample[] = [];
   const every = Math.max(1, Math.min(15, seconds / 20)) * 1000;
   const started = Date.now();
-  const takeSample = () => new Promise<void>((r) => {
-    child.once('message', (m: { type: string; sample: SoakSample }) => { samples.push(m.sample); r(); });
-    child.send({ type: 'sample', t: Math.round((Date.now() - started) / 1000) });
-  });
+  const takeSample = () =>
+    new Promise<void>((r) => {
+      child.once('message', (m: { type: string; sample: SoakSample }) => {
+        samples.push(m.sample);
+        r();
+      });
+      child.send({ type: 'sample', t: Math.round((Date.now() - started) / 1000) });
+    });
   await takeSample();
-  const sampler = (async () => { while (live()) { await sleep(Math.min(every, Math.max(0, deadline - Date.now()))); if (live()) await takeSample(); } })();
+  const sampler = (async () => {
+    while (live()) {
+      await sleep(Math.min(every, Math.max(0, deadline - Date.now())));
+      if (live()) await takeSample();
+    }
+  })();
   await Promise.all([...Array.from({ length: users }, (_, i) => user(i + 1)), flooder(), sampler]);
   await takeSample();
 
@@ -299,11 +458,18 @@ async function drive(base: string, seconds: number, users: number, floodRps: num
   const last = samples.slice(2 * third);
   const grow = (f: (s: SoakSample) => number) => (mid.length && last.length ? mean(last.map(f)) / Math.max(1e-9, mean(mid.map(f))) - 1 : 0);
   const growth = { heap: grow((s) => s.heapMiB), keys: grow((s) => s.keys) };
-  log(`  ${kind}: ${c.signIns} sign-ins, ${c.mcpCalls} MCP calls, ${c.refreshes} refreshes, ${c.revocations} revocations, ${flood.requests} flood requests (${flood.limited} limited, ${flood.skipped} not sent: 32 in flight), ${c.failed} failed`);
+  log(
+    `  ${kind}: ${c.signIns} sign-ins, ${c.mcpCalls} MCP calls, ${c.refreshes} refreshes, ${c.revocations} revocations, ${flood.requests} flood requests (${flood.limited} limited, ${flood.skipped} not sent: 32 in flight), ${c.failed} failed`,
+  );
   return {
-    store: kind, seconds, samples, legit: c, flood: { ...flood, rps: floodRps },
+    store: kind,
+    seconds,
+    samples,
+    legit: c,
+    flood: { ...flood, rps: floodRps },
     mcpMs: { p50: quantile(mcpMs, 0.5), p99: quantile(mcpMs, 0.99) },
-    growth, leveled: growth.heap <= 0.15 && growth.keys <= 0.15,
+    growth,
+    leveled: growth.heap <= 0.15 && growth.keys <= 0.15,
   };
 }
 
@@ -314,7 +480,9 @@ export function soakRows(runs: SoakRun[]): Array<{ case: string; value: number; 
     const last = r.samples[r.samples.length - 1];
     return {
       case: `soak: p99 of MCP calls, ${r.seconds} s mixed traffic + authorize flood — ${r.store === 'redis' ? 'RedisStore' : 'MemoryStore'}`,
-      value: r.mcpMs.p99, unit: 'ms', target: '0 failed, levels off',
+      value: r.mcpMs.p99,
+      unit: 'ms',
+      target: '0 failed, levels off',
       pass: r.legit.failed === 0 && (!judged || r.leveled),
       note: `${r.legit.failed} failed of ${r.legit.requests} legitimate requests; p50 ${r.mcpMs.p50.toFixed(1)} ms; heap ${last?.heapMiB.toFixed(1)} MiB (${(r.growth.heap * 100).toFixed(0)} %), ${last?.keys} keys (${(r.growth.keys * 100).toFixed(0)} %) last third vs middle third${judged ? '' : ' (too short to judge levelling)'}`,
     };
@@ -322,15 +490,32 @@ export function soakRows(runs: SoakRun[]): Array<{ case: string; value: number; 
 }
 
 /** Runs the soak on each store in turn, each against a fresh server process. */
-export async function runSoak(o: { seconds: number; stores: Array<'redis' | 'memory'>; users: number; floodRps?: number }): Promise<SoakRun[]> {
+export async function runSoak(o: {
+  seconds: number;
+  stores: Array<'redis' | 'memory'>;
+  users: number;
+  floodRps?: number;
+}): Promise<SoakRun[]> {
   const runs: SoakRun[] = [];
   for (const kind of o.stores) {
     log(`soak: ${kind === 'redis' ? 'RedisStore' : 'MemoryStore'}, ${o.seconds} s, ${o.users} users + authorize flood`);
-    const child = fork(fileURLToPath(import.meta.url), ['--serve', kind], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const ready = await new Promise<{ base: string }>((res, rej) => { child.once('message', (m: { base: string }) => res(m)); child.once('exit', (code) => rej(new Error(`soak server exited (${code})`))); });
+    const child = fork(fileURLToPath(import.meta.url), ['--serve', kind], {
+      execArgv: ['--expose-gc', '--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const ready = await new Promise<{ base: string }>((res, rej) => {
+      child.once('message', (m: { base: string }) => res(m));
+      child.once('exit', (code) => rej(new Error(`soak server exited (${code})`)));
+    });
     const run = await drive(ready.base, o.seconds, o.users, o.floodRps ?? 25, child, kind);
-    const stopped = await new Promise<{ problems: string[]; upstreamRefreshes: number }>((res) => { child.once('message', (m: { problems: string[]; upstreamRefreshes: number }) => res(m)); child.send({ type: 'stop' }); });
-    if (stopped.problems.length) { run.legit.failed += stopped.problems.length; run.legit.firstErrors.push(...stopped.problems.slice(0, 3).map((p) => `server logged an error: ${p}`)); }
+    const stopped = await new Promise<{ problems: string[]; upstreamRefreshes: number }>((res) => {
+      child.once('message', (m: { problems: string[]; upstreamRefreshes: number }) => res(m));
+      child.send({ type: 'stop' });
+    });
+    if (stopped.problems.length) {
+      run.legit.failed += stopped.problems.length;
+      run.legit.firstErrors.push(...stopped.problems.slice(0, 3).map((p) => `server logged an error: ${p}`));
+    }
     runs.push({ ...run, legit: { ...run.legit, upstreamRefreshes: Math.max(0, stopped.upstreamRefreshes - run.legit.signIns) } });
   }
   return runs;
@@ -338,12 +523,35 @@ export async function runSoak(o: { seconds: number; stores: Array<'redis' | 'mem
 
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain) {
-  const { values: a } = parseArgs({ options: { serve: { type: 'string' }, seconds: { type: 'string' }, stores: { type: 'string' }, users: { type: 'string' }, 'flood-rps': { type: 'string' }, quick: { type: 'boolean', default: false } } });
+  const { values: a } = parseArgs({
+    options: {
+      serve: { type: 'string' },
+      seconds: { type: 'string' },
+      stores: { type: 'string' },
+      users: { type: 'string' },
+      'flood-rps': { type: 'string' },
+      quick: { type: 'boolean', default: false },
+    },
+  });
   if (a.serve) {
-    serve(a.serve as 'redis' | 'memory').catch((err: unknown) => { console.error('[soak server]', err); process.exit(1); });
+    serve(a.serve as 'redis' | 'memory').catch((err: unknown) => {
+      console.error('[soak server]', err);
+      process.exit(1);
+    });
   } else {
-    runSoak({ seconds: Number(a.seconds ?? (a.quick ? 5 : 600)), stores: (a.stores ?? 'redis,memory').split(',') as Array<'redis' | 'memory'>, users: Number(a.users ?? (a.quick ? 4 : 16)), floodRps: Number(a['flood-rps'] ?? 25) })
-      .then((runs) => { process.stdout.write(`RESULT ${JSON.stringify(runs)}\n`); process.exit(0); })
-      .catch((err: unknown) => { console.error(err); process.exit(1); });
+    runSoak({
+      seconds: Number(a.seconds ?? (a.quick ? 5 : 600)),
+      stores: (a.stores ?? 'redis,memory').split(',') as Array<'redis' | 'memory'>,
+      users: Number(a.users ?? (a.quick ? 4 : 16)),
+      floodRps: Number(a['flood-rps'] ?? 25),
+    })
+      .then((runs) => {
+        process.stdout.write(`RESULT ${JSON.stringify(runs)}\n`);
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      });
   }
 }

@@ -69,16 +69,18 @@ export async function startStubUpstream(o: StubUpstreamOptions = {}): Promise<St
     if (url.pathname === '/token') {
       let body = '';
       req.setEncoding('utf8');
-      req.on('data', (d: string) => { if (body.length < 4096) body += d; });
+      req.on('data', (d: string) => {
+        if (body.length < 4096) body += d;
+      });
       req.on('end', () => {
         const grant = new URLSearchParams(body).get('grant_type') ?? 'none';
         counts[`/token ${grant}`] = (counts[`/token ${grant}`] ?? 0) + 1;
         json(200, {
-        access_token: `up_at_${randomBytes(16).toString('base64url')}`,
-        token_type: 'Bearer',
-        expires_in: grant === 'refresh_token' ? o.refreshedExpiresIn ?? expiresIn : expiresIn,
-        refresh_token: `up_rt_${randomBytes(16).toString('base64url')}`,
-        scope: 'profile',
+          access_token: `up_at_${randomBytes(16).toString('base64url')}`,
+          token_type: 'Bearer',
+          expires_in: grant === 'refresh_token' ? (o.refreshedExpiresIn ?? expiresIn) : expiresIn,
+          refresh_token: `up_rt_${randomBytes(16).toString('base64url')}`,
+          scope: 'profile',
         });
       });
       return;
@@ -95,6 +97,10 @@ export async function startStubUpstream(o: StubUpstreamOptions = {}): Promise<St
   return {
     issuer,
     counts,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -15,7 +15,10 @@
  */
 import { StoreUnavailableError, type Store } from '../lib/index.js';
 
-interface Row { value: string; expiresAt: number }
+interface Row {
+  value: string;
+  expiresAt: number;
+}
 
 export class ExampleDatabaseStore implements Store {
   /** `true` only because each operation below is a single atomic statement in the database. */
@@ -39,7 +42,9 @@ export class ExampleDatabaseStore implements Store {
 
   // INSERT INTO kv VALUES ($1, $2, $now + $ttl) ON CONFLICT (key) DO UPDATE SET value = $2, expires_at = $now + $ttl
   set(key: string, value: string, ttlMs: number): Promise<void> {
-    return this.#run(() => { this.#rows.set(key, { value, expiresAt: Date.now() + positive(ttlMs) }); });
+    return this.#run(() => {
+      this.#rows.set(key, { value, expiresAt: Date.now() + positive(ttlMs) });
+    });
   }
 
   // INSERT … ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
@@ -63,7 +68,9 @@ export class ExampleDatabaseStore implements Store {
 
   // DELETE FROM kv WHERE key = $1
   delete(key: string): Promise<void> {
-    return this.#run(() => { this.#rows.delete(key); });
+    return this.#run(() => {
+      this.#rows.delete(key);
+    });
   }
 
   // DELETE FROM kv WHERE key = $1 AND value = $2 AND expires_at > $now   (lock release by its owner)

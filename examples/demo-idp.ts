@@ -86,19 +86,39 @@ export interface DemoIdp {
 
 export const DEFAULT_USERS: Record<string, Record<string, unknown>> = {
   alice: {
-    email: 'alice@example.com', email_verified: true, name: 'Alice Liddell', given_name: 'Alice',
-    family_name: 'Liddell', department: 'engineering', employee_id: 'E-1001', roles: ['admin', 'developer'],
+    email: 'alice@example.com',
+    email_verified: true,
+    name: 'Alice Liddell',
+    given_name: 'Alice',
+    family_name: 'Liddell',
+    department: 'engineering',
+    employee_id: 'E-1001',
+    roles: ['admin', 'developer'],
   },
   bob: {
-    email: 'bob@example.com', email_verified: true, name: 'Bob Builder', given_name: 'Bob',
-    family_name: 'Builder', department: 'sales', employee_id: 'E-2002', roles: ['viewer'],
+    email: 'bob@example.com',
+    email_verified: true,
+    name: 'Bob Builder',
+    given_name: 'Bob',
+    family_name: 'Builder',
+    department: 'sales',
+    employee_id: 'E-2002',
+    roles: ['viewer'],
   },
 };
 
-interface Failure { kind: 'token' | 'refresh'; status: number; remaining: number; error: string }
+interface Failure {
+  kind: 'token' | 'refresh';
+  status: number;
+  remaining: number;
+  error: string;
+}
 
 const ERROR_FOR_STATUS: Record<number, string> = {
-  400: 'invalid_request', 401: 'invalid_client', 429: 'slow_down', 503: 'temporarily_unavailable',
+  400: 'invalid_request',
+  401: 'invalid_client',
+  429: 'slow_down',
+  503: 'temporarily_unavailable',
 };
 
 function toClientMetadata(c: DemoIdpClient): Record<string, unknown> {
@@ -133,7 +153,11 @@ export async function startDemoIdp(options: DemoIdpOptions = {}): Promise<DemoId
   // Listen first: the issuer must contain the port.
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server = createServer((req, res) => {
-    if (!handler) { res.statusCode = 503; res.end(); return; }
+    if (!handler) {
+      res.statusCode = 503;
+      res.end();
+      return;
+    }
     handler(req, res);
   });
   await new Promise<void>((resolve, reject) => {
@@ -173,7 +197,11 @@ export async function startDemoIdp(options: DemoIdpOptions = {}): Promise<DemoId
     pkce: { required: () => true },
     // oidc-provider drops offline_access unless prompt=consent is sent, so it would issue no refresh
     // token; the demo issues one for every authorization_code grant of a client allowed refresh_token...
-    async issueRefreshToken(_ctx: unknown, client: { grantTypeAllowed(g: string): boolean }, source: { kind: string; scopes: Set<string> }) {
+    async issueRefreshToken(
+      _ctx: unknown,
+      client: { grantTypeAllowed(g: string): boolean },
+      source: { kind: string; scopes: Set<string> },
+    ) {
       return client.grantTypeAllowed('refresh_token') && (source.kind === 'AuthorizationCode' || source.scopes.has('offline_access'));
     },
     // ... and keeps it valid after the IdP browser session ends (as if offline_access were granted).
@@ -200,32 +228,41 @@ export async function startDemoIdp(options: DemoIdpOptions = {}): Promise<DemoId
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/me') counters.userinfo += 1;
     if (path === '/token/revocation') counters.revocation += 1;
-    if (path !== '/token' || req.method !== 'POST') { callback(req, res); return; }
-    readBody(req).then((body) => {
-      const grantType = new URLSearchParams(body.toString('utf8')).get('grant_type');
-      counters.token += 1;
-      if (grantType === 'authorization_code') counters.code += 1;
-      if (grantType === 'refresh_token') counters.refresh += 1;
-      const failure = failures.find((f) => f.kind === 'token' || (f.kind === 'refresh' && grantType === 'refresh_token'));
-      if (failure) {
-        failure.remaining -= 1;
-        if (failure.remaining <= 0) failures.splice(failures.indexOf(failure), 1);
-        res.writeHead(failure.status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-        res.end(JSON.stringify({ error: failure.error, error_description: 'failure injected by the demo IdP' }));
-        return;
-      }
-      // The stream is consumed; oidc-provider falls back to req.body (and warns once about it).
-      (req as IncomingMessage & { body?: Buffer }).body = body;
+    if (path !== '/token' || req.method !== 'POST') {
       callback(req, res);
-    }, (err: Error) => {
-      res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: 'invalid_request', error_description: err.message }));
-    });
+      return;
+    }
+    readBody(req).then(
+      (body) => {
+        const grantType = new URLSearchParams(body.toString('utf8')).get('grant_type');
+        counters.token += 1;
+        if (grantType === 'authorization_code') counters.code += 1;
+        if (grantType === 'refresh_token') counters.refresh += 1;
+        const failure = failures.find((f) => f.kind === 'token' || (f.kind === 'refresh' && grantType === 'refresh_token'));
+        if (failure) {
+          failure.remaining -= 1;
+          if (failure.remaining <= 0) failures.splice(failures.indexOf(failure), 1);
+          res.writeHead(failure.status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+          res.end(JSON.stringify({ error: failure.error, error_description: 'failure injected by the demo IdP' }));
+          return;
+        }
+        // The stream is consumed; oidc-provider falls back to req.body (and warns once about it).
+        (req as IncomingMessage & { body?: Buffer }).body = body;
+        callback(req, res);
+      },
+      (err: Error) => {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'invalid_request', error_description: err.message }));
+      },
+    );
   };
 
   const endpoints = {
-    authorization: `${issuer}/auth`, token: `${issuer}/token`, userinfo: `${issuer}/me`,
-    revocation: `${issuer}/token/revocation`, jwks: `${issuer}/jwks`,
+    authorization: `${issuer}/auth`,
+    token: `${issuer}/token`,
+    userinfo: `${issuer}/me`,
+    revocation: `${issuer}/token/revocation`,
+    jwks: `${issuer}/jwks`,
   };
   return {
     issuer,
@@ -255,11 +292,13 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const env = process.env;
   const idp = await startDemoIdp({
     port: Number(env.DEMO_IDP_PORT ?? 4000),
-    clients: [{
-      clientId: env.DEMO_CLIENT_ID ?? 'demo-client',
-      clientSecret: env.DEMO_CLIENT_SECRET ?? 'demo-client-secret',
-      redirectUris: [env.DEMO_REDIRECT_URI ?? 'http://127.0.0.1:3000/oauth/callback'],
-    }],
+    clients: [
+      {
+        clientId: env.DEMO_CLIENT_ID ?? 'demo-client',
+        clientSecret: env.DEMO_CLIENT_SECRET ?? 'demo-client-secret',
+        redirectUris: [env.DEMO_REDIRECT_URI ?? 'http://127.0.0.1:3000/oauth/callback'],
+      },
+    ],
   });
   console.log(`demo IdP listening: ${idp.issuer} (sign in as alice or bob, any password)`);
 }

@@ -15,7 +15,15 @@
 import { createMcpExpressApp } from '@modelcontextprotocol/express';
 import { McpServer, createMcpHandler } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { createOAuthProxy, getSession, requireSession, ReauthenticationRequiredError, MemoryStore, RedisStore, type Store } from '../lib/index.js';
+import {
+  createOAuthProxy,
+  getSession,
+  requireSession,
+  ReauthenticationRequiredError,
+  MemoryStore,
+  RedisStore,
+  type Store,
+} from '../lib/index.js';
 import { startDemoIdp } from './demo-idp.js';
 
 const PORT = Number(process.env.PORT ?? 3000);
@@ -73,7 +81,8 @@ const app = createMcpExpressApp({ host: 'localhost' });
 app.use('/mcp', (req, res, next) => {
   res.set({
     'Access-Control-Allow-Origin': '*',
-    'Access-Control-Allow-Headers': 'Authorization, Content-Type, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID',
+    'Access-Control-Allow-Headers':
+      'Authorization, Content-Type, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID',
     'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
     'Access-Control-Expose-Headers': 'WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version',
   });

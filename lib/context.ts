@@ -45,20 +45,36 @@ export function createContext(o: ParsedOptions): ProxyContext {
 
   const sealer = new Sealer(encryptionKeys, random);
   const vault = new Vault(store, sealer, undefined, logger);
-  const registration = o.clientId ? {} : { registration: upstreamRegistration(o, urls, { store, sealer, random, logger, fetch: fetchImpl, clock }) };
+  const registration = o.clientId
+    ? {}
+    : { registration: upstreamRegistration(o, urls, { store, sealer, random, logger, fetch: fetchImpl, clock }) };
   const upstreams = new UpstreamRegistry([new UpstreamProvider(o, { fetch: fetchImpl, logger, clock, ...registration })]);
   const ended = new EndedGrants(store, clock, o.accessTokenTtl * 1000, logger);
   const grants = new Grants({ store, vault, ended, upstreams, ttlMs: o.refreshTokenTtl * 1000, clock, random, logger });
   // Upstream claims travel sealed in the access token, under a key of their own derived from encryptionKey (issue 12, finding 6).
   const claimsSealer = new Sealer(encryptionKeys, random, 'access-token-claims-aes-256-gcm');
-  const accessTokens = new AccessTokens({ secrets, issuer: urls.issuer, audience: urls.resource, ttlSeconds: o.accessTokenTtl, clock, random, claimsSealer });
+  const accessTokens = new AccessTokens({
+    secrets,
+    issuer: urls.issuer,
+    audience: urls.resource,
+    ttlSeconds: o.accessTokenTtl,
+    clock,
+    random,
+    claimsSealer,
+  });
   ended.onEnded((sid) => accessTokens.forget((c) => c.sid === sid));
   const consentEnabled = o.consent.enabled ?? consentByDefault(o);
   if (!consentEnabled && consentByDefault(o)) {
-    logger.warn({ open: openClientSources(o) }, `consent is disabled while ${openClientSources(o).join(' and ')} let clients appear without your approval, and "allowedRedirectUris" does not limit where codes go: anyone can publish or register a client whose redirect URI is their own site and have a signed-in user's code sent there without a page (confused deputy). Enable consent, set "allowedRedirectUris", or turn those off (registration.enabled: false, clientMetadataDocuments.enabled: false).`);
+    logger.warn(
+      { open: openClientSources(o) },
+      `consent is disabled while ${openClientSources(o).join(' and ')} let clients appear without your approval, and "allowedRedirectUris" does not limit where codes go: anyone can publish or register a client whose redirect URI is their own site and have a signed-in user's code sent there without a page (confused deputy). Enable consent, set "allowedRedirectUris", or turn those off (registration.enabled: false, clientMetadataDocuments.enabled: false).`,
+    );
   }
   if (!store.atomic) {
-    logger.warn({}, 'the store is not atomic across processes (e.g. fromExpressSessionStore): single-use codes, refresh-token rotation and the upstream refresh lock are enforced within this process only. Run ONE proxy instance on it, or use RedisStore (or another atomic store) to run several.');
+    logger.warn(
+      {},
+      'the store is not atomic across processes (e.g. fromExpressSessionStore): single-use codes, refresh-token rotation and the upstream refresh lock are enforced within this process only. Run ONE proxy instance on it, or use RedisStore (or another atomic store) to run several.',
+    );
   }
   return {
     options: o,
@@ -70,7 +86,16 @@ export function createContext(o: ParsedOptions): ProxyContext {
     sealer,
     vault,
     accessTokens,
-    refreshTokens: new RefreshTokens({ store, sealer, grants, random, clock, ttlSeconds: o.refreshTokenTtl, graceSeconds: o.refreshTokenGracePeriod, logger }),
+    refreshTokens: new RefreshTokens({
+      store,
+      sealer,
+      grants,
+      random,
+      clock,
+      ttlSeconds: o.refreshTokenTtl,
+      graceSeconds: o.refreshTokenGracePeriod,
+      logger,
+    }),
     codes: new Codes({ store, grants, random, ttlSeconds: o.codeTtl, clock, retryWindowMs: o.refreshTokenGracePeriod * 1000, logger }),
     pending: new PendingAuthorizations({ store, random, ttlSeconds: o.authorizationTtl, logger }),
     ended,
@@ -101,7 +126,11 @@ function consentByDefault(o: ParsedOptions): boolean {
 }
 
 /** Without `clientId`, the proxy registers itself at the upstream (RFC 7591 or its own metadata document). */
-function upstreamRegistration(o: ParsedOptions, urls: ProxyUrls, d: Pick<ConstructorParameters<typeof UpstreamRegistration>[0], 'store' | 'sealer' | 'random' | 'logger' | 'fetch' | 'clock'>): UpstreamRegistration {
+function upstreamRegistration(
+  o: ParsedOptions,
+  urls: ProxyUrls,
+  d: Pick<ConstructorParameters<typeof UpstreamRegistration>[0], 'store' | 'sealer' | 'random' | 'logger' | 'fetch' | 'clock'>,
+): UpstreamRegistration {
   const providerId = o.providerConfig.id ?? deriveProviderId(o.provider);
   return new UpstreamRegistration({
     ...d,
@@ -119,6 +148,9 @@ function toList(v: string | string[] | undefined): string[] | undefined {
 }
 
 function ephemeral(name: string, random: RandomBytes, logger: ResolvedLogger): string[] {
-  logger.warn({ option: name }, `no "${name}" option was given: using a random one, so every session and token dies when this process exits and no other instance can read them. Set "${name}" (≥ 32 bytes) in production.`);
+  logger.warn(
+    { option: name },
+    `no "${name}" option was given: using a random one, so every session and token dies when this process exits and no other instance can read them. Set "${name}" (≥ 32 bytes) in production.`,
+  );
   return [randomToken(random)];
 }

@@ -105,7 +105,8 @@ export function createOAuthProxy(options: OAuthProxyOptions): OAuthProxy {
 
   const wellKnown = Router();
   for (const path of new Set([urls.asMetadataPath])) wellKnown.use(path, corsMw).get(path, asMetadata);
-  for (const path of new Set([urls.resourceMetadataPath, '/.well-known/oauth-protected-resource'])) wellKnown.use(path, corsMw).get(path, prMetadata);
+  for (const path of new Set([urls.resourceMetadataPath, '/.well-known/oauth-protected-resource']))
+    wellKnown.use(path, corsMw).get(path, prMetadata);
   wellKnown.use('/.well-known', corsMw);
 
   Object.defineProperties(router, {
@@ -115,17 +116,24 @@ export function createOAuthProxy(options: OAuthProxyOptions): OAuthProxy {
     logout: {
       value: async (target: Request | string) => {
         const sid = typeof target === 'string' ? target : ((target as SessionRequest).auth?.extra as { sid?: unknown } | undefined)?.sid;
-        if (typeof sid !== 'string') throw new TypeError('logout(target): "target" must be a session id or a request that passed requireSession()');
+        if (typeof sid !== 'string')
+          throw new TypeError('logout(target): "target" must be a session id or a request that passed requireSession()');
         await ctx.grants.end(sid, 'logout');
       },
     },
     ready: {
       value: async (): Promise<ReadyState> => {
-        const store = await ctx.store.ping().then(() => 'ok' as const, () => 'unavailable' as const);
-        const upstream = await ctx.upstreams.primary.discover().then(() => 'ok' as const, (err: unknown) => {
-          ctx.logger.warn({ err: describeError(err) }, 'upstream not ready');
-          return 'unavailable' as const;
-        });
+        const store = await ctx.store.ping().then(
+          () => 'ok' as const,
+          () => 'unavailable' as const,
+        );
+        const upstream = await ctx.upstreams.primary.discover().then(
+          () => 'ok' as const,
+          (err: unknown) => {
+            ctx.logger.warn({ err: describeError(err) }, 'upstream not ready');
+            return 'unavailable' as const;
+          },
+        );
         return { ready: store === 'ok' && upstream === 'ok', store, upstream };
       },
     },
@@ -174,7 +182,11 @@ export function requireSession(opts: StandaloneRequireSessionOptions = {}): Requ
     if (!contexts.has(proxy)) throw new TypeError('requireSession(opts): "opts.proxy" must be a proxy returned by createOAuthProxy()');
     return proxy.requireSession(rest);
   }
-  if (proxies.size === 0) throw new TypeError('requireSession(): no OAuth proxy exists yet; call createOAuthProxy(options) first, or pass { proxy }');
-  if (proxies.size > 1) throw new TypeError(`requireSession(): ${proxies.size} OAuth proxies exist in this process; pass { proxy } (or use oauth.requireSession()) to choose one`);
+  if (proxies.size === 0)
+    throw new TypeError('requireSession(): no OAuth proxy exists yet; call createOAuthProxy(options) first, or pass { proxy }');
+  if (proxies.size > 1)
+    throw new TypeError(
+      `requireSession(): ${proxies.size} OAuth proxies exist in this process; pass { proxy } (or use oauth.requireSession()) to choose one`,
+    );
   return [...proxies][0]!.requireSession(rest);
 }

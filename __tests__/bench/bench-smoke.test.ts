@@ -11,7 +11,14 @@ import { join } from 'node:path';
  * that every row was measured (positive numbers, no failed request) and that
  * the MemoryStore bound and expiry checks hold.
  */
-interface Row { case: string; value: number; unit: string; ratio?: number; pass?: boolean; note?: string }
+interface Row {
+  case: string;
+  value: number;
+  unit: string;
+  ratio?: number;
+  pass?: boolean;
+  note?: string;
+}
 interface Results {
   machine: { cpu: string; cores: number; node: string; date: string };
   rows: Row[];
@@ -26,8 +33,12 @@ function runQuickBench(out: string): Promise<{ code: number | null; stdout: stri
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], { cwd: process.cwd(), env });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
@@ -47,17 +58,28 @@ describe('npm run bench (--quick)', () => {
 
       const labels = results.rows.map((r) => r.case);
       for (const expected of [
-        /^unprotected/, /^requireSession\(\) — MemoryStore/, /^requireSession\(\) — RedisStore/,
-        /vault read — MemoryStore/, /vault read — RedisStore/, /^SDK requireBearerAuth/,
-        /sign-ins .* — MemoryStore/, /sign-ins .* — RedisStore/,
-        /^memory: 100 live sessions/, /^bound:/, /^expiry:/, /^verified-token cache/,
-        /^soak: .* — RedisStore/, /^soak: .* — MemoryStore/,
-      ]) expect(labels.some((l) => expected.test(l))).toBe(true);
+        /^unprotected/,
+        /^requireSession\(\) — MemoryStore/,
+        /^requireSession\(\) — RedisStore/,
+        /vault read — MemoryStore/,
+        /vault read — RedisStore/,
+        /^SDK requireBearerAuth/,
+        /sign-ins .* — MemoryStore/,
+        /sign-ins .* — RedisStore/,
+        /^memory: 100 live sessions/,
+        /^bound:/,
+        /^expiry:/,
+        /^verified-token cache/,
+        /^soak: .* — RedisStore/,
+        /^soak: .* — MemoryStore/,
+      ])
+        expect(labels.some((l) => expected.test(l))).toBe(true);
 
       for (const row of results.rows) {
         if (row.case.startsWith('expiry:')) continue; // its value is the number of entries left: 0
         expect({ case: row.case, positive: Number.isFinite(row.value) && row.value > 0 }).toEqual({ case: row.case, positive: true });
-        if (row.unit === 'req/s') expect({ case: row.case, ratio: row.ratio! > 0, note: row.note }).toEqual({ case: row.case, ratio: true, note: undefined });
+        if (row.unit === 'req/s')
+          expect({ case: row.case, ratio: row.ratio! > 0, note: row.note }).toEqual({ case: row.case, ratio: true, note: undefined });
       }
       const bound = results.rows.find((r) => r.case.startsWith('bound:'))!;
       expect(bound.value).toBeLessThanOrEqual(100);
@@ -65,7 +87,11 @@ describe('npm run bench (--quick)', () => {
       expect(expiry.value).toBe(0);
       expect(results.memory.keysPerSignIn.same).toBe(true);
       // The soak (a few seconds here): every legitimate request succeeded on both stores.
-      for (const row of results.rows.filter((r) => r.case.startsWith('soak:'))) expect({ case: row.case, note: row.note?.split(';')[0] }).toEqual({ case: row.case, note: expect.stringMatching(/^0 failed of [1-9]\d* legitimate requests$/) });
+      for (const row of results.rows.filter((r) => r.case.startsWith('soak:')))
+        expect({ case: row.case, note: row.note?.split(';')[0] }).toEqual({
+          case: row.case,
+          note: expect.stringMatching(/^0 failed of [1-9]\d* legitimate requests$/),
+        });
       expect(results.server.redisKeysDeleted).toBeGreaterThan(0);
       expect(run.stdout).toContain(results.table);
     } finally {

@@ -46,19 +46,37 @@ describe('parseClientMetadata: real registrations', () => {
   });
 
   it('accepts VS Code with two redirect URIs and the Inspector with client_secret_post', () => {
-    expect(parseClientMetadata({ redirect_uris: ['https://vscode.dev/redirect', 'http://127.0.0.1:33418/'] }).redirect_uris).toHaveLength(2);
-    expect(parseClientMetadata({ ...base, token_endpoint_auth_method: 'client_secret_post' }).token_endpoint_auth_method).toBe('client_secret_post');
+    expect(parseClientMetadata({ redirect_uris: ['https://vscode.dev/redirect', 'http://127.0.0.1:33418/'] }).redirect_uris).toHaveLength(
+      2,
+    );
+    expect(parseClientMetadata({ ...base, token_endpoint_auth_method: 'client_secret_post' }).token_endpoint_auth_method).toBe(
+      'client_secret_post',
+    );
   });
 
   it('keeps the optional fields, drops unknown ones and treats null as absent', () => {
     const m = parseClientMetadata({
       ...base,
-      client_name: 'App', client_uri: 'https://app.example.com', logo_uri: 'https://app.example.com/logo.png',
-      tos_uri: 'https://app.example.com/tos', policy_uri: 'https://app.example.com/privacy',
-      scope: 'openid profile offline_access', contacts: ['ops@example.com'], software_id: 'app', software_version: '1.2.3',
-      jwks_uri: 'https://app.example.com/jwks', 'client_name#fr': 'Appli', extra: { nested: true }, software_statement: null,
+      client_name: 'App',
+      client_uri: 'https://app.example.com',
+      logo_uri: 'https://app.example.com/logo.png',
+      tos_uri: 'https://app.example.com/tos',
+      policy_uri: 'https://app.example.com/privacy',
+      scope: 'openid profile offline_access',
+      contacts: ['ops@example.com'],
+      software_id: 'app',
+      software_version: '1.2.3',
+      jwks_uri: 'https://app.example.com/jwks',
+      'client_name#fr': 'Appli',
+      extra: { nested: true },
+      software_statement: null,
     });
-    expect(m).toMatchObject({ client_name: 'App', scope: 'openid profile offline_access', contacts: ['ops@example.com'], software_version: '1.2.3' });
+    expect(m).toMatchObject({
+      client_name: 'App',
+      scope: 'openid profile offline_access',
+      contacts: ['ops@example.com'],
+      software_version: '1.2.3',
+    });
     expect(m).not.toHaveProperty('jwks_uri');
     expect(m).not.toHaveProperty('extra');
     expect(m).not.toHaveProperty('client_name#fr');
@@ -66,7 +84,10 @@ describe('parseClientMetadata: real registrations', () => {
   });
 
   it('removes duplicate redirect URIs and grant types', () => {
-    const m = parseClientMetadata({ redirect_uris: ['https://a.example/cb', 'https://a.example/cb'], grant_types: ['authorization_code', 'authorization_code'] });
+    const m = parseClientMetadata({
+      redirect_uris: ['https://a.example/cb', 'https://a.example/cb'],
+      grant_types: ['authorization_code', 'authorization_code'],
+    });
     expect(m.redirect_uris).toEqual(['https://a.example/cb']);
     expect(m.grant_types).toEqual(['authorization_code']);
   });
@@ -79,7 +100,10 @@ describe('parseClientMetadata: redirect_uris', () => {
     [{ redirect_uris: 'https://claude.ai/cb' }, /non-empty array/],
     [{ redirect_uris: [42] }, /redirect_uris\[0\] must be a string/],
     [{ redirect_uris: Array.from({ length: 11 }, (_, i) => `https://a.example/cb${i}`) }, /at most 10/],
-    [{ redirect_uris: ['https://a.example/ok', 'javascript:alert(1)'] }, /redirect_uris\[1\] "javascript:alert\(1\)" uses the refused scheme/],
+    [
+      { redirect_uris: ['https://a.example/ok', 'javascript:alert(1)'] },
+      /redirect_uris\[1\] "javascript:alert\(1\)" uses the refused scheme/,
+    ],
     [{ redirect_uris: ['http://example.com/cb'] }, /redirect_uris\[0\].*not loopback/],
     [{ redirect_uris: ['https://claude.ai/cb#'] }, /fragment/],
   ])('refuses %j with invalid_redirect_uri', (input, message) => {
@@ -140,9 +164,16 @@ describe('parseClientMetadata: invalid_client_metadata', () => {
   });
 
   it('accepts the limits themselves', () => {
-    expect(() => parseClientMetadata({
-      ...base, client_name: 'x'.repeat(200), scope: 'x'.repeat(1000), contacts: Array(5).fill('y'.repeat(320)),
-      software_id: 's'.repeat(200), software_version: 'v'.repeat(200), client_uri: `https://a.example/${'p'.repeat(1970)}`,
-    })).not.toThrow();
+    expect(() =>
+      parseClientMetadata({
+        ...base,
+        client_name: 'x'.repeat(200),
+        scope: 'x'.repeat(1000),
+        contacts: Array(5).fill('y'.repeat(320)),
+        software_id: 's'.repeat(200),
+        software_version: 'v'.repeat(200),
+        client_uri: `https://a.example/${'p'.repeat(1970)}`,
+      }),
+    ).not.toThrow();
   });
 });

@@ -48,13 +48,15 @@ describe('checkRedirectUri: refused', () => {
   });
 
   it.each(['https://claude.ai/cb#', 'https://claude.ai/cb#x', 'cursor://anysphere.cursor-mcp/cb#frag', 'http://localhost:1/cb#'])(
-    'refuses the fragment in %s', (uri) => {
+    'refuses the fragment in %s',
+    (uri) => {
       expect(refused(uri).message).toMatch(/fragment/);
     },
   );
 
   it.each(['https://claude.ai@evil.example/cb', 'https://a:b@claude.ai/cb', 'https://@claude.ai/cb', 'http://user@localhost:3000/cb'])(
-    'refuses the userinfo in %s', (uri) => {
+    'refuses the userinfo in %s',
+    (uri) => {
       expect(refused(uri).message).toMatch(/userinfo/);
     },
   );
@@ -71,28 +73,41 @@ describe('checkRedirectUri: refused', () => {
     expect(refused(uri).message).toMatch(/"\." or "\.\." path segments/);
   });
 
-  it.each(['https://claude.ai/api/%2e%2e/evil', 'https://claude.ai/api/%2E/cb', 'https://claude.ai/a%2fb', 'https://claude.ai/a%5Cb', 'https://claude.ai/.%2e/x'])(
-    'refuses the encoded dot segment or separator in %s', (uri) => {
-      expect(refused(uri).message).toMatch(/dot segments|percent-encoded|path segments/);
-    },
-  );
+  it.each([
+    'https://claude.ai/api/%2e%2e/evil',
+    'https://claude.ai/api/%2E/cb',
+    'https://claude.ai/a%2fb',
+    'https://claude.ai/a%5Cb',
+    'https://claude.ai/.%2e/x',
+  ])('refuses the encoded dot segment or separator in %s', (uri) => {
+    expect(refused(uri).message).toMatch(/dot segments|percent-encoded|path segments/);
+  });
 
   it('refuses backslashes', () => {
     expect(refused('https://claude.ai/api\\..\\evil').message).toMatch(/backslash/);
     expect(refused('https://claude.ai\\@evil.example/cb').message).toMatch(/userinfo|backslash/);
   });
 
-  it.each(['http://example.com/cb', 'http://localhost.evil.example/cb', 'http://10.0.0.1/cb', 'http://192.168.1.10:8080/cb', 'http://[::2]/cb', 'HTTP://claude.ai/cb'])(
-    'refuses http on the non-loopback host of %s', (uri) => {
-      expect(refused(uri).message).toMatch(/not loopback/);
-    },
-  );
+  it.each([
+    'http://example.com/cb',
+    'http://localhost.evil.example/cb',
+    'http://10.0.0.1/cb',
+    'http://192.168.1.10:8080/cb',
+    'http://[::2]/cb',
+    'HTTP://claude.ai/cb',
+  ])('refuses http on the non-loopback host of %s', (uri) => {
+    expect(refused(uri).message).toMatch(/not loopback/);
+  });
 
-  it.each(['https://claude.ai/cb x', 'https://claude.ai/cb\n', ' https://claude.ai/cb', 'https://claude.ai/c\u0000b', 'https://claude.ai/c\tb'])(
-    'refuses whitespace and control characters (%j)', (uri) => {
-      expect(refused(uri).message).toMatch(/whitespace or control/);
-    },
-  );
+  it.each([
+    'https://claude.ai/cb x',
+    'https://claude.ai/cb\n',
+    ' https://claude.ai/cb',
+    'https://claude.ai/c\u0000b',
+    'https://claude.ai/c\tb',
+  ])('refuses whitespace and control characters (%j)', (uri) => {
+    expect(refused(uri).message).toMatch(/whitespace or control/);
+  });
 
   it('refuses non-ASCII, relative, empty, over-long and schemeless URIs', () => {
     expect(refused('https://clаude.ai/cb').message).toMatch(/ASCII/);
@@ -114,17 +129,27 @@ describe('checkRedirectUri: refused', () => {
 
 // Issue 12, finding 3: private-use schemes were only blocklisted, so OS handler schemes could be registered and redirected to.
 describe('checkRedirectUri: private-use schemes are an allowlist', () => {
-  it.each(['ms-msdt:/id PCWDiagnostic', 'ms-msdt:/id', 'search-ms:query=x', 'itms-services://?action=download-manifest&url=https://evil.example/m.plist', 'myapp:/cb', 'ms-settings:privacy', 'shell:startup'])(
-    'refuses %s (neither reverse-DNS nor a known app scheme)', (uri) => {
-      expect(refused(uri).message).toMatch(/reverse-DNS|whitespace/);
-    },
-  );
+  it.each([
+    'ms-msdt:/id PCWDiagnostic',
+    'ms-msdt:/id',
+    'search-ms:query=x',
+    'itms-services://?action=download-manifest&url=https://evil.example/m.plist',
+    'myapp:/cb',
+    'ms-settings:privacy',
+    'shell:startup',
+  ])('refuses %s (neither reverse-DNS nor a known app scheme)', (uri) => {
+    expect(refused(uri).message).toMatch(/reverse-DNS|whitespace/);
+  });
 
-  it.each(['com.example.app:/oauth2redirect', 'io.github.someone.client:/cb', 'cursor://anysphere.cursor-mcp/oauth/callback', 'vscode-insiders://vscode.github-authentication/did-authenticate', 'claude://oauth/callback'])(
-    'accepts %s', (uri) => {
-      expect(() => checkRedirectUri(uri)).not.toThrow();
-    },
-  );
+  it.each([
+    'com.example.app:/oauth2redirect',
+    'io.github.someone.client:/cb',
+    'cursor://anysphere.cursor-mcp/oauth/callback',
+    'vscode-insiders://vscode.github-authentication/did-authenticate',
+    'claude://oauth/callback',
+  ])('accepts %s', (uri) => {
+    expect(() => checkRedirectUri(uri)).not.toThrow();
+  });
 
   it('allowedRedirectUris widens the list, never past the refused schemes', () => {
     expect(() => checkRedirectUri('myapp:/cb', { allowed: ['myapp:/cb'] })).not.toThrow();

@@ -59,7 +59,9 @@ describe('renderConsentPage', () => {
 
   it('marks a client unverified, and a metadata-document client with its verified domain', () => {
     // The self-chosen name in quotes, normal weight, next to the badge.
-    expect(renderConsentPage(model)).toMatch(/<p class="who"><span class="badge unverified">Unverified<\/span><span class="claimed">calls itself “Claude”<\/span><\/p>/);
+    expect(renderConsentPage(model)).toMatch(
+      /<p class="who"><span class="badge unverified">Unverified<\/span><span class="claimed">calls itself “Claude”<\/span><\/p>/,
+    );
     expect(renderConsentPage(model)).toMatch(/\.claimed\{font-weight:400/);
     const verified = renderConsentPage({ ...model, verifiedDomain: 'app.example.com' });
     expect(verified).toContain('Verified domain: app.example.com');
@@ -76,8 +78,17 @@ describe('renderConsentPage', () => {
   it('escapes every value it prints', () => {
     const hostile = '<script>alert("x")</script>\'`&';
     const html = renderConsentPage({
-      clientName: hostile, clientId: hostile, clientUri: hostile, redirectUri: hostile, redirectHost: hostile, verifiedDomain: hostile,
-      scopes: [hostile], providerName: hostile, action: `"><script>x</script>`, csrfToken: `"><img src=x>`, transactionId: `' onfocus='x`,
+      clientName: hostile,
+      clientId: hostile,
+      clientUri: hostile,
+      redirectUri: hostile,
+      redirectHost: hostile,
+      verifiedDomain: hostile,
+      scopes: [hostile],
+      providerName: hostile,
+      action: `"><script>x</script>`,
+      csrfToken: `"><img src=x>`,
+      transactionId: `' onfocus='x`,
     });
     expect(html).not.toContain('<script>');
     expect(html).not.toContain('<img');
@@ -125,7 +136,11 @@ describe('consent page content (issue 13)', () => {
   });
 
   it('explains scopes in words: offline_access is "stay signed in", and scopeDescriptions cover the server\'s own', () => {
-    const html = renderConsentPage({ ...model, scopes: ['offline_access', 'mcp:write', 'other'], scopeDescriptions: { 'mcp:write': 'Change your <documents>' } });
+    const html = renderConsentPage({
+      ...model,
+      scopes: ['offline_access', 'mcp:write', 'other'],
+      scopeDescriptions: { 'mcp:write': 'Change your <documents>' },
+    });
     expect(html).toContain('<li>Stay signed in (keep access when you are not using the app) <code>offline_access</code></li>');
     expect(html).toContain('<li>Change your &lt;documents&gt; <code>mcp:write</code></li>');
     expect(html).toContain('<li><code>other</code></li>');
@@ -140,7 +155,11 @@ describe('consent page content (issue 13)', () => {
 
 describe('error pages speak to people', () => {
   it('say what happened and what to do; the code stays on a details line', () => {
-    const html = renderErrorPage(errorPageText('access_denied', 403).title, errorPageText('access_denied', 403).message, 'CSRF check failed (access_denied)');
+    const html = renderErrorPage(
+      errorPageText('access_denied', 403).title,
+      errorPageText('access_denied', 403).message,
+      'CSRF check failed (access_denied)',
+    );
     expect(html).toContain('<h1>This sign-in cannot be completed in this browser</h1>');
     expect(html).toContain('Go back to your app and start signing in again, in this browser.');
     expect(html).toContain('<p class="muted details">Details: <code>CSRF check failed (access_denied)</code></p>');

@@ -18,7 +18,13 @@ import { authorizeUrl, exchangeCode, pkce, watchRequests } from '../helpers/oaut
  * page, then the usual sign-in at the real IdP, token exchange and a tool call.
  */
 
-interface DocServer { base: string; port: number; hits: Map<string, number>; serve(path: string, doc: unknown): void; close(): Promise<void> }
+interface DocServer {
+  base: string;
+  port: number;
+  hits: Map<string, number>;
+  serve(path: string, doc: unknown): void;
+  close(): Promise<void>;
+}
 
 async function startDocServer(): Promise<DocServer> {
   const docs = new Map<string, string>();
@@ -27,15 +33,26 @@ async function startDocServer(): Promise<DocServer> {
     const path = (req.url ?? '/').split('?')[0]!;
     hits.set(path, (hits.get(path) ?? 0) + 1);
     const body = docs.get(path);
-    if (body === undefined) { res.writeHead(404).end(); return; }
+    if (body === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60' }).end(body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const { port } = server.address() as AddressInfo;
   return {
-    base: `http://127.0.0.1:${port}`, port, hits,
-    serve: (path, doc) => { docs.set(path, JSON.stringify(doc)); },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    base: `http://127.0.0.1:${port}`,
+    port,
+    hits,
+    serve: (path, doc) => {
+      docs.set(path, JSON.stringify(doc));
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -49,11 +66,20 @@ describe('a CIMD client on a loopback document (test-only allowance)', () => {
     docs = await startDocServer();
     stack = await startStack({ proxy: { consent: { enabled: true }, clientMetadataDocuments: { allowPrivateAddresses: true } } });
   });
-  afterAll(async () => { await stack.close(); await docs.close(); });
+  afterAll(async () => {
+    await stack.close();
+    await docs.close();
+  });
 
   it('signs in end to end: verified domain on the consent page, code, token with the URL client_id, tool call', async () => {
     const clientId = `${docs.base}/clients/app.json`;
-    docs.serve('/clients/app.json', { client_id: clientId, client_name: 'Doc Client', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'] });
+    docs.serve('/clients/app.json', {
+      client_id: clientId,
+      client_name: 'Doc Client',
+      redirect_uris: [REDIRECT],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+    });
     const { challenge, verifier } = pkce();
     const browser = new TestBrowser();
     const consent = await browser.get(authorizeUrl(stack.issuer, { clientId, redirectUri: REDIRECT, challenge, state: 'cimd-1' }));
@@ -62,7 +88,12 @@ describe('a CIMD client on a loopback document (test-only allowance)', () => {
     expect(consent.body).not.toContain('badge unverified');
     expect(docs.hits.get('/clients/app.json')).toBe(1);
 
-    const approved = await browser.submitForm(consent.url, consent.body, {}, { submitter: { name: 'decision', value: 'approve' }, stopAt: (u) => u.origin === stack.idp.issuer });
+    const approved = await browser.submitForm(
+      consent.url,
+      consent.body,
+      {},
+      { submitter: { name: 'decision', value: 'approve' }, stopAt: (u) => u.origin === stack.idp.issuer },
+    );
     expect(approved.stoppedAt).toBeDefined();
     const { url } = await browser.authorize(approved.stoppedAt!, { login: 'alice', stopAt: atRedirect });
     expect(url.searchParams.get('state')).toBe('cimd-1');
@@ -70,7 +101,9 @@ describe('a CIMD client on a loopback document (test-only allowance)', () => {
     const token = await exchangeCode(stack.issuer, { clientId, code: url.searchParams.get('code')!, verifier, redirectUri: REDIRECT });
     expect(token.status).toBe(200);
 
-    const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token.body.access_token}` } } });
+    const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
+      requestInit: { headers: { authorization: `Bearer ${token.body.access_token}` } },
+    });
     const client = new Client({ name: 'cimd-test', version: '1.0.0' });
     await client.connect(transport);
     try {
@@ -84,10 +117,18 @@ describe('a CIMD client on a loopback document (test-only allowance)', () => {
 
   it('a document whose client_id is not its own URL gets an error page, and the IdP is not contacted', async () => {
     const clientId = `${docs.base}/clients/liar.json`;
-    docs.serve('/clients/liar.json', { client_id: 'https://claude.ai/clients/app.json', client_name: 'Liar', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' });
+    docs.serve('/clients/liar.json', {
+      client_id: 'https://claude.ai/clients/app.json',
+      client_name: 'Liar',
+      redirect_uris: [REDIRECT],
+      token_endpoint_auth_method: 'none',
+    });
     const watch = watchRequests(Number(new URL(stack.idp.issuer).port));
     try {
-      const page = await new TestBrowser().get(authorizeUrl(stack.issuer, { clientId, redirectUri: REDIRECT, challenge: pkce().challenge }), { stopAt: atRedirect });
+      const page = await new TestBrowser().get(
+        authorizeUrl(stack.issuer, { clientId, redirectUri: REDIRECT, challenge: pkce().challenge }),
+        { stopAt: atRedirect },
+      );
       expect(page.stoppedAt).toBeUndefined();
       expect(page.status).toBe(401);
       expect(page.body).toContain('must be identical to the URL');
@@ -101,7 +142,11 @@ describe('a CIMD client on a loopback document (test-only allowance)', () => {
 
   it('a document listing a refused redirect URI gets an error page', async () => {
     const clientId = `${docs.base}/clients/bad-redirect.json`;
-    docs.serve('/clients/bad-redirect.json', { client_id: clientId, redirect_uris: ['javascript:alert(1)'], token_endpoint_auth_method: 'none' });
+    docs.serve('/clients/bad-redirect.json', {
+      client_id: clientId,
+      redirect_uris: ['javascript:alert(1)'],
+      token_endpoint_auth_method: 'none',
+    });
     const page = await new TestBrowser().get(authorizeUrl(stack.issuer, { clientId, challenge: pkce().challenge }));
     expect(page.status).toBe(401);
     expect(page.body).toContain('refused scheme');
@@ -124,14 +169,24 @@ describe('the official SDK client with clientMetadataUrl', () => {
     };
     stack = await startStack({ proxy: { consent: { enabled: true }, fetch: fetchVia } });
   });
-  afterAll(async () => { await stack.close(); await docs.close(); });
+  afterAll(async () => {
+    await stack.close();
+    await docs.close();
+  });
 
   class CimdProvider extends TestOAuthClientProvider {
     readonly clientMetadataUrl = CIMD_URL;
   }
 
   it('uses the URL as client_id (no registration), signs in and calls a tool', async () => {
-    docs.serve('/oauth/client.json', { client_id: CIMD_URL, client_name: 'SDK CIMD client', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] });
+    docs.serve('/oauth/client.json', {
+      client_id: CIMD_URL,
+      client_name: 'SDK CIMD client',
+      redirect_uris: [REDIRECT],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    });
     const provider = new CimdProvider({ redirectUrl: REDIRECT });
     const { client, steps } = await connectMcpClient({ serverUrl: stack.mcpUrl, browser: new TestBrowser(), login: 'bob', provider });
     try {
@@ -154,13 +209,22 @@ describe('CIMD URLs on private addresses are refused without a connection (defau
   const listeners: net.Server[] = [];
   let port = 0;
   beforeAll(async () => {
-    const v4 = net.createServer((s) => { connections += 1; s.destroy(); });
+    const v4 = net.createServer((s) => {
+      connections += 1;
+      s.destroy();
+    });
     await new Promise<void>((r) => v4.listen(0, '127.0.0.1', () => r()));
     listeners.push(v4);
     port = (v4.address() as AddressInfo).port;
     // Also watch [::1] on the same port when this host has IPv6 loopback ("localhost" may resolve to it).
-    const v6 = net.createServer((s) => { connections += 1; s.destroy(); });
-    const onV6 = await new Promise<boolean>((r) => { v6.once('error', () => r(false)); v6.listen(port, '::1', () => r(true)); });
+    const v6 = net.createServer((s) => {
+      connections += 1;
+      s.destroy();
+    });
+    const onV6 = await new Promise<boolean>((r) => {
+      v6.once('error', () => r(false));
+      v6.listen(port, '::1', () => r(true));
+    });
     if (onV6) listeners.push(v6);
   });
   afterAll(async () => {
@@ -168,8 +232,14 @@ describe('CIMD URLs on private addresses are refused without a connection (defau
     await oauth.close();
   });
 
-  const authorize = (clientId: string) => request(app).get('/oauth/authorize')
-    .query({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: pkce().challenge, code_challenge_method: 'S256' });
+  const authorize = (clientId: string) =>
+    request(app).get('/oauth/authorize').query({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+    });
 
   it.each([
     ['an IPv4 loopback literal', (p: number) => `https://127.0.0.1:${p}/clients/app.json`, 'could not be fetched'],
@@ -190,8 +260,15 @@ describe('CIMD URLs on private addresses are refused without a connection (defau
   it('(control) the same listener does see the fetch once the test-only allowance is on', async () => {
     const { app: open, oauth: o2 } = proxyApp({ consent: { enabled: true }, clientMetadataDocuments: { allowPrivateAddresses: true } });
     try {
-      const res = await request(open).get('/oauth/authorize')
-        .query({ response_type: 'code', client_id: `https://127.0.0.1:${port}/clients/app.json`, redirect_uri: REDIRECT, code_challenge: pkce().challenge, code_challenge_method: 'S256' });
+      const res = await request(open)
+        .get('/oauth/authorize')
+        .query({
+          response_type: 'code',
+          client_id: `https://127.0.0.1:${port}/clients/app.json`,
+          redirect_uri: REDIRECT,
+          code_challenge: pkce().challenge,
+          code_challenge_method: 'S256',
+        });
       expect(res.status).toBe(401);
       expect(res.text).toContain('could not be fetched');
       expect(res.text).not.toMatch(/\bE[A-Z]{4,}\b|certificate/);

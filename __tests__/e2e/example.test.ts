@@ -24,17 +24,27 @@ describe('npm start example', () => {
       env: { ...process.env, PORT: String(port), IDP_PORT: String(idpPort), NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
-    for (let i = 0; i < 900; i++) { // up to 90 s: CI machines are shared
-      const ok = await fetch(`${base}/ready`).then((r) => r.ok, () => false);
+    child.stdout!.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    for (let i = 0; i < 900; i++) {
+      // up to 90 s: CI machines are shared
+      const ok = await fetch(`${base}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`example did not become ready:\n${output}`);
   });
 
-  afterAll(() => { child?.kill(); });
+  afterAll(() => {
+    child?.kill();
+  });
 
   it('serves a protected MCP endpoint and warns that its secrets are ephemeral', async () => {
     const res = await fetch(`${base}/mcp`, { method: 'POST' });
@@ -61,12 +71,31 @@ describe('npm start example', () => {
   it('validates Host (DNS rebinding) and allows the 2026-07-28 headers in /mcp CORS', async () => {
     const port = new URL(base).port;
     const evil = await new Promise<number>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { host: 'evil.example.com', 'content-type': 'application/json' } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/mcp',
+          method: 'POST',
+          headers: { host: 'evil.example.com', 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end('{}');
     });
     expect(evil).toBe(403);
-    const pre = await fetch(`${base}/mcp`, { method: 'OPTIONS', headers: { origin: 'http://localhost:6274', 'access-control-request-method': 'POST', 'access-control-request-headers': 'mcp-method, mcp-name' } });
+    const pre = await fetch(`${base}/mcp`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://localhost:6274',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'mcp-method, mcp-name',
+      },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-headers')).toMatch(/Mcp-Method/);
     expect(pre.headers.get('access-control-allow-headers')).toMatch(/Mcp-Name/);

@@ -11,8 +11,12 @@ import { callTool, connectMcpClient, TestOAuthClientProvider } from '../helpers/
  */
 describe('official MCP SDK client, end to end', () => {
   let stack: Stack;
-  beforeAll(async () => { stack = await startStack(); });
-  afterAll(async () => { await stack.close(); });
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
 
   it('signs in through the proxy and a tool calls the upstream with the upstream token', async () => {
     const { client, callback, provider } = await connectMcpClient({ serverUrl: stack.mcpUrl, browser: new TestBrowser(), login: 'alice' });

@@ -20,7 +20,12 @@ import { redisUrl, startRedisCluster, uniquePrefix, type RedisCluster } from '..
  * deterministic: state written by one instance is read by the other.
  */
 
-interface Hit { instance: number; method: string; path: string; status: number }
+interface Hit {
+  instance: number;
+  method: string;
+  path: string;
+  status: number;
+}
 
 function logRequests(stack: Stack): Hit[] {
   const log: Hit[] = [];
@@ -28,7 +33,9 @@ function logRequests(stack: Stack): Hit[] {
     inst.server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
       const hit: Hit = { instance, method: req.method ?? '', path: (req.url ?? '').split('?')[0]!, status: 0 };
       log.push(hit);
-      res.once('finish', () => { hit.status = res.statusCode; });
+      res.once('finish', () => {
+        hit.status = res.statusCode;
+      });
     });
   });
   return log;
@@ -62,7 +69,9 @@ async function signIn(stack: Stack, log: Hit[], consent: boolean) {
   await steerAwayFrom(stack, last(log, 'POST', '/oauth/register').instance);
   const redirect = provider.redirectUrl;
   const { url } = await new TestBrowser().authorize(provider.lastAuthorizationUrl!, {
-    login: 'alice', ...(consent ? { consent: 'approve' as const } : {}), stopAt: (u) => u.href.startsWith(redirect),
+    login: 'alice',
+    ...(consent ? { consent: 'approve' as const } : {}),
+    stopAt: (u) => u.href.startsWith(redirect),
   });
   const code = url.searchParams.get('code');
   expect(code).toMatch(/^mop_code_/);
@@ -105,7 +114,7 @@ async function runFlow(stack: Stack, log: Hit[], consent: boolean) {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId }),
     });
-    const body = await res.json() as { refresh_token: string };
+    const body = (await res.json()) as { refresh_token: string };
     expect(res.status).toBe(200);
     expect(body.refresh_token).not.toBe(refreshToken);
     refreshToken = body.refresh_token;

@@ -28,8 +28,9 @@ describe('a Redis dump holds no usable secret', () => {
   const recordingFetch: typeof fetch = async (input, init) => {
     const res = await fetch(input, init);
     if (res.ok && res.headers.get('content-type')?.includes('json')) {
-      const body = await res.clone().json() as Record<string, unknown>;
-      for (const field of ['access_token', 'refresh_token', 'id_token']) if (typeof body[field] === 'string') upstream.push(body[field] as string);
+      const body = (await res.clone().json()) as Record<string, unknown>;
+      for (const field of ['access_token', 'refresh_token', 'id_token'])
+        if (typeof body[field] === 'string') upstream.push(body[field] as string);
     }
     return res;
   };
@@ -53,13 +54,19 @@ describe('a Redis dump holds no usable secret', () => {
   afterAll(async () => {
     await stack?.close();
     await stack?.instances[0]?.store.close?.();
-    if (client) for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) if (batch.length) await client.del(batch);
+    if (client)
+      for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) if (batch.length) await client.del(batch);
     client?.destroy();
   });
 
   it('no upstream token, code, refresh token or secret appears in any key or value, and every key has a TTL', async () => {
     const provider = new TestOAuthClientProvider({ tokenEndpointAuthMethod: 'client_secret_post' });
-    const { client: mcp, callback } = await connectMcpClient({ serverUrl: stack.mcpUrl, browser: new TestBrowser(), login: 'alice', provider });
+    const { client: mcp, callback } = await connectMcpClient({
+      serverUrl: stack.mcpUrl,
+      browser: new TestBrowser(),
+      login: 'alice',
+      provider,
+    });
     const refreshesBefore = stack.idp.counters.refresh;
     expect((await callTool(mcp, 'whoami')).sub).toBe('alice');
     expect((await callTool(mcp, 'whoami')).sub).toBe('alice');
@@ -69,13 +76,22 @@ describe('a Redis dump holds no usable secret', () => {
     const res = await fetch(`${stack.issuer}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: provider.tokens()!.refresh_token!, client_id: info.client_id, client_secret: info.client_secret }),
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: provider.tokens()!.refresh_token!,
+        client_id: info.client_id,
+        client_secret: info.client_secret,
+      }),
     });
     expect(res.status).toBe(200);
-    const refreshed = await res.json() as { access_token: string; refresh_token: string };
+    const refreshed = (await res.json()) as { access_token: string; refresh_token: string };
     await mcp.close();
 
-    const proxyTokens = [...provider.savedTokens.flatMap((t) => [t.access_token, t.refresh_token!]), refreshed.access_token, refreshed.refresh_token];
+    const proxyTokens = [
+      ...provider.savedTokens.flatMap((t) => [t.access_token, t.refresh_token!]),
+      refreshed.access_token,
+      refreshed.refresh_token,
+    ];
     const secrets: Record<string, string[]> = {
       'upstream token': upstream,
       'upstream authorization code': upstreamCodes,
@@ -108,7 +124,8 @@ describe('a Redis dump holds no usable secret', () => {
     const leaks: string[] = [];
     for (const { key, values } of dump) {
       for (const [what, list] of Object.entries(secrets)) {
-        for (const secret of new Set(list)) if ([key, ...values].some((v) => v.includes(secret))) leaks.push(`${what} in ${key.slice(prefix.length)}`);
+        for (const secret of new Set(list))
+          if ([key, ...values].some((v) => v.includes(secret))) leaks.push(`${what} in ${key.slice(prefix.length)}`);
       }
     }
     expect(leaks).toEqual([]);

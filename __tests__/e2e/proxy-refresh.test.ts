@@ -19,7 +19,11 @@ describe('proxy tokens: lifetime, rotation, grace window, reuse detection', () =
   let stack: Stack;
   let offset = 0;
   const open: SignedIn[] = [];
-  const session = async () => { const s = await signIn(stack); open.push(s); return s; };
+  const session = async () => {
+    const s = await signIn(stack);
+    open.push(s);
+    return s;
+  };
   const mcpStatus = async (accessToken: string) => (await callToolHttp(stack.mcpUrl, accessToken, 'claims')).status;
 
   beforeAll(async () => {

@@ -32,22 +32,27 @@ function heldTool() {
   let entered!: () => void;
   let release!: () => void;
   const state = {
-    entered: new Promise<void>((r) => { entered = r; }),
-    released: new Promise<void>((r) => { release = r; }),
+    entered: new Promise<void>((r) => {
+      entered = r;
+    }),
+    released: new Promise<void>((r) => {
+      release = r;
+    }),
     release: () => release(),
   };
-  const register = (server: McpServer) => server.registerTool('held_whoami', { description: 'getToken() once the test says so' }, async (extra) => {
-    entered();
-    await state.released;
-    const upstream = extra.authInfo!.extra!.upstreamTokens as UpstreamTokens;
-    try {
-      await upstream.getToken();
-      return json({ ok: true });
-    } catch (err) {
-      const e = err as { name: string; code?: string; retryable?: boolean };
-      return json({ ok: false, name: e.name, code: e.code, retryable: e.retryable });
-    }
-  });
+  const register = (server: McpServer) =>
+    server.registerTool('held_whoami', { description: 'getToken() once the test says so' }, async (extra) => {
+      entered();
+      await state.released;
+      const upstream = extra.authInfo!.extra!.upstreamTokens as UpstreamTokens;
+      try {
+        await upstream.getToken();
+        return json({ ok: true });
+      } catch (err) {
+        const e = err as { name: string; code?: string; retryable?: boolean };
+        return json({ ok: false, name: e.name, code: e.code, retryable: e.retryable });
+      }
+    });
   return { state, register };
 }
 
@@ -70,19 +75,26 @@ describe('Redis outage in the middle of a session', () => {
   /** Every key under the prefix with its value (all values the proxy writes are strings). */
   async function snapshot(): Promise<Map<string, string | null>> {
     const out = new Map<string, string | null>();
-    for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) for (const key of batch) out.set(key, await client.get(key));
+    for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }))
+      for (const key of batch) out.set(key, await client.get(key));
     return out;
   }
-  const bearer = (token: string) => fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-  });
-  const refresh = (refreshToken: string) => fetch(`${base}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: mcp.provider.clientInformation()!.client_id }),
-  });
+  const bearer = (token: string) =>
+    fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+  const refresh = (refreshToken: string) =>
+    fetch(`${base}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: mcp.provider.clientInformation()!.client_id,
+      }),
+    });
   async function expect503Json(res: Response): Promise<void> {
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
@@ -111,10 +123,18 @@ describe('Redis outage in the middle of a session', () => {
     base = `http://127.0.0.1:${port}`;
     idp = await startTestIdp({ redirectUri: `${base}/oauth/callback` });
     oauth = createOAuthProxy({
-      issuer: `${base}/oauth`, provider: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret,
-      scopes: ['openid', 'profile', 'offline_access'], providerConfig: { id: 'upstream' },
-      secret: TEST_SECRET, encryptionKey: TEST_VAULT_KEY, consent: { enabled: false }, registration: { rateLimit: false },
-      logger: logs.logger, store,
+      issuer: `${base}/oauth`,
+      provider: idp.issuer,
+      clientId: idp.clientId,
+      clientSecret: idp.clientSecret,
+      scopes: ['openid', 'profile', 'offline_access'],
+      providerConfig: { id: 'upstream' },
+      secret: TEST_SECRET,
+      encryptionKey: TEST_VAULT_KEY,
+      consent: { enabled: false },
+      registration: { rateLimit: false },
+      logger: logs.logger,
+      store,
     });
     const app = express();
     app.use(oauth.wellKnown);
@@ -129,7 +149,10 @@ describe('Redis outage in the middle of a session', () => {
         });
         held.register(mcpServer);
         const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-        res.on('close', () => { void transport.close(); void mcpServer.close(); });
+        res.on('close', () => {
+          void transport.close();
+          void mcpServer.close();
+        });
         await mcpServer.connect(transport);
         await transport.handleRequest(req, res, req.body);
       } catch (err) {
@@ -138,7 +161,10 @@ describe('Redis outage in the middle of a session', () => {
     };
     app.all('/mcp', oauth.requireSession(), express.json(), handler);
     // Errors the proxy let escape after it had answered (they would reach Express's final handler, which drops the socket).
-    app.use(((err, req, _res, next) => { escaped.push(`${req.method} ${req.path}: ${(err as Error)?.name}`); next(err); }) as ErrorRequestHandler);
+    app.use(((err, req, _res, next) => {
+      escaped.push(`${req.method} ${req.path}: ${(err as Error)?.name}`);
+      next(err);
+    }) as ErrorRequestHandler);
     server = http.createServer(app);
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
   });
@@ -147,7 +173,7 @@ describe('Redis outage in the middle of a session', () => {
     held.state.release();
     await mcp?.client.close().catch(() => {});
     server?.closeAllConnections();
-    await new Promise((r) => server ? server.close(r) : r(undefined));
+    await new Promise((r) => (server ? server.close(r) : r(undefined)));
     await oauth?.close();
     await store?.close().catch(() => {});
     client?.destroy();
@@ -191,26 +217,41 @@ describe('Redis outage in the middle of a session', () => {
       await redis.crash();
       await waitFor(() => !store.available, 'the client noticed the crash');
       held.state.release();
-      await expect(call).resolves.toEqual({ ok: false, name: 'UpstreamUnavailableError', code: 'ERR_UPSTREAM_UNAVAILABLE', retryable: true });
+      await expect(call).resolves.toEqual({
+        ok: false,
+        name: 'UpstreamUnavailableError',
+        code: 'ERR_UPSTREAM_UNAVAILABLE',
+        retryable: true,
+      });
     });
 
     it('requireSession answers 503 JSON with Retry-After (never 401), and the SDK client keeps its tokens', async () => {
       await expect503Json(await bearer(tokens.access_token));
-      await expect(callTool(mcp.client, 'whoami')).rejects.toMatchObject({ code: 503, message: expect.stringContaining('temporarily_unavailable') });
+      await expect(callTool(mcp.client, 'whoami')).rejects.toMatchObject({
+        code: 503,
+        message: expect.stringContaining('temporarily_unavailable'),
+      });
       expect(mcp.provider.invalidations).toEqual([]);
       expect(mcp.provider.tokens()).toEqual(tokens);
     });
 
     it('token (refresh) and register answer 503 JSON; authorize and callback answer a 503 page that says to retry', async () => {
       await expect503Json(await refresh(tokens.refresh_token!));
-      await expect503Json(await fetch(`${base}/oauth/register`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ redirect_uris: ['http://localhost:9999/cb'], token_endpoint_auth_method: 'none' }),
-      }));
+      await expect503Json(
+        await fetch(`${base}/oauth/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ redirect_uris: ['http://localhost:9999/cb'], token_endpoint_auth_method: 'none' }),
+        }),
+      );
       const authorize = new URL(`${base}/oauth/authorize`);
       authorize.search = new URLSearchParams({
-        client_id: mcp.provider.clientInformation()!.client_id, redirect_uri: mcp.provider.redirectUrl, response_type: 'code',
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 's',
+        client_id: mcp.provider.clientInformation()!.client_id,
+        redirect_uri: mcp.provider.redirectUrl,
+        response_type: 'code',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+        state: 's',
       }).toString();
       // Without the browser cookie (the endpoint's own store read fails) and with it (express-session's read fails first).
       for (const url of [authorize, new URL(`${base}/oauth/callback?state=abc&code=xyz`)]) {
@@ -241,7 +282,7 @@ describe('Redis outage in the middle of a session', () => {
 
       const res = await refresh(tokens.refresh_token!);
       expect(res.status).toBe(200);
-      const next = await res.json() as { access_token: string; refresh_token: string };
+      const next = (await res.json()) as { access_token: string; refresh_token: string };
       expect(next.refresh_token).not.toBe(tokens.refresh_token);
       const provider = new TestOAuthClientProvider({ clientInformation: mcp.provider.clientInformation()! });
       provider.saveTokens({ ...next, token_type: 'Bearer' });

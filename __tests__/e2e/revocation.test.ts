@@ -1,6 +1,16 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { RedisStores, callToolHttp, eventually, formPost, refreshGrant, idpRefreshError, signIn, vaultOf, type SignedIn } from '../helpers/refresh.js';
+import {
+  RedisStores,
+  callToolHttp,
+  eventually,
+  formPost,
+  refreshGrant,
+  idpRefreshError,
+  signIn,
+  vaultOf,
+  type SignedIn,
+} from '../helpers/refresh.js';
 import { keys } from '../../lib/stores/keys.js';
 import { storeNamespace } from '../../lib/stores/namespaced.js';
 
@@ -15,17 +25,28 @@ describe('revocation and logout across instances (Redis)', () => {
   let redis: RedisStores;
   let stack: Stack;
   const open: SignedIn[] = [];
-  const session = async (login = 'alice') => { const s = await signIn(stack, login); open.push(s); return s; };
-  const statusOn = async (i: number, accessToken: string) => (await callToolHttp(`${stack.instances[i]!.url}/mcp`, accessToken, 'claims')).status;
+  const session = async (login = 'alice') => {
+    const s = await signIn(stack, login);
+    open.push(s);
+    return s;
+  };
+  const statusOn = async (i: number, accessToken: string) =>
+    (await callToolHttp(`${stack.instances[i]!.url}/mcp`, accessToken, 'claims')).status;
   const revoke = (params: Record<string, string>) => formPost(`${stack.issuer}/revoke`, params);
 
   /** Both instances refuse the token (the second one once the broadcast arrived). */
   const refusedEverywhere = async (accessToken: string) => {
-    for (const i of [0, 1]) await eventually(async () => (await statusOn(i, accessToken)) === 401, `instance ${i} refuses the access token`, 5_000);
+    for (const i of [0, 1])
+      await eventually(async () => (await statusOn(i, accessToken)) === 401, `instance ${i} refuses the access token`, 5_000);
   };
   /** The session's records are gone from Redis (read through another client than the instances'). */
   const goneFromStore = async (sid: string) => {
-    expect(await redis.clients[0]!.exists([redis.key(storeNamespace(stack.issuer) + keys.vault(sid, 'upstream')), redis.key(storeNamespace(stack.issuer) + keys.session(sid))])).toBe(0);
+    expect(
+      await redis.clients[0]!.exists([
+        redis.key(storeNamespace(stack.issuer) + keys.vault(sid, 'upstream')),
+        redis.key(storeNamespace(stack.issuer) + keys.session(sid)),
+      ]),
+    ).toBe(0);
   };
 
   beforeAll(async () => {
@@ -56,7 +77,7 @@ describe('revocation and logout across instances (Redis)', () => {
     expect((await refreshGrant(stack, s.clientId, s.refreshToken)).json.error).toBe('invalid_grant');
   });
 
-  it('answers 200 for unknown tokens and for another client\'s tokens, and revokes nothing then', async () => {
+  it("answers 200 for unknown tokens and for another client's tokens, and revokes nothing then", async () => {
     const s = await session();
     const other = await session('bob');
     const revocations = stack.idp.counters.revocation;

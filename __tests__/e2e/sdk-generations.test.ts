@@ -4,7 +4,12 @@ import express from 'express';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { auth as authV1 } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2, UnauthorizedError as UnauthorizedV2, type OAuthClientProvider as ProviderV2 } from '@modelcontextprotocol/client';
+import {
+  Client as ClientV2,
+  StreamableHTTPClientTransport as TransportV2,
+  UnauthorizedError as UnauthorizedV2,
+  type OAuthClientProvider as ProviderV2,
+} from '@modelcontextprotocol/client';
 import { createOAuthProxy, type OAuthProxy } from '../../lib/index.js';
 import { freePort, startTestIdp, type TestIdp } from '../helpers/idp.js';
 import { TEST_SECRET, TEST_VAULT_KEY, recordingLogger } from '../helpers/proxy.js';
@@ -32,16 +37,27 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   idp = await startTestIdp({ redirectUri: `${base}/oauth/callback` });
   oauth = createOAuthProxy({
-    issuer: `${base}/oauth`, provider: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret,
-    scopes: ['openid', 'profile', 'email', 'offline_access'], providerConfig: { id: 'upstream' },
-    secret: TEST_SECRET, encryptionKey: TEST_VAULT_KEY, registration: { rateLimit: false },
-    accessTokenTtl: ACCESS_TTL, clock: () => Date.now() + skew.ms, logger: recordingLogger().logger,
+    issuer: `${base}/oauth`,
+    provider: idp.issuer,
+    clientId: idp.clientId,
+    clientSecret: idp.clientSecret,
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    providerConfig: { id: 'upstream' },
+    secret: TEST_SECRET,
+    encryptionKey: TEST_VAULT_KEY,
+    registration: { rateLimit: false },
+    accessTokenTtl: ACCESS_TTL,
+    clock: () => Date.now() + skew.ms,
+    logger: recordingLogger().logger,
   });
   const app = express();
   app.use(oauth.wellKnown);
   app.use('/oauth', oauth);
   const userinfoUrl = `${idp.issuer}/me`;
-  for (const [sdk, mount] of [['v1', mountMcpServer], ['v2', mountMcpServerV2]] as const) {
+  for (const [sdk, mount] of [
+    ['v1', mountMcpServer],
+    ['v2', mountMcpServerV2],
+  ] as const) {
     mount(app, `/mcp/${sdk}/openid`, oauth.requireSession({ scopes: ['openid'] }), { userinfoUrl });
     mount(app, `/mcp/${sdk}/email`, oauth.requireSession({ scopes: ['email'] }), { userinfoUrl });
     mount(app, `/mcp/${sdk}`, oauth.requireSession(), { userinfoUrl });
@@ -57,7 +73,11 @@ afterAll(async () => {
 });
 
 type Sdk = 'v1' | 'v2';
-interface Connected { call(name: string): Promise<any>; close(): Promise<void>; provider: TestOAuthClientProvider }
+interface Connected {
+  call(name: string): Promise<any>;
+  close(): Promise<void>;
+  provider: TestOAuthClientProvider;
+}
 
 async function connect(clientSdk: Sdk, url: string, browser: TestBrowser, provider = new TestOAuthClientProvider()): Promise<Connected> {
   if (clientSdk === 'v1') {
@@ -68,7 +88,12 @@ async function connect(clientSdk: Sdk, url: string, browser: TestBrowser, provid
   return { call: (n) => callToolV2(client, n), close: () => client.close(), provider };
 }
 
-const matrix: Array<[Sdk, Sdk]> = [['v1', 'v1'], ['v1', 'v2'], ['v2', 'v1'], ['v2', 'v2']];
+const matrix: Array<[Sdk, Sdk]> = [
+  ['v1', 'v1'],
+  ['v1', 'v2'],
+  ['v2', 'v1'],
+  ['v2', 'v2'],
+];
 
 describe.each(matrix)('%s client against a %s server', (clientSdk, serverSdk) => {
   it('signs in (consent, IdP, callback) and a tool reads the session and calls the upstream', async () => {
@@ -85,7 +110,7 @@ describe.each(matrix)('%s client against a %s server', (clientSdk, serverSdk) =>
     await c.close();
   });
 
-  it('refreshes after the proxy\'s access token expired (401), and the tool still works', async () => {
+  it("refreshes after the proxy's access token expired (401), and the tool still works", async () => {
     const c = await connect(clientSdk, `${base}/mcp/${serverSdk}`, new TestBrowser());
     const before = c.provider.tokens()!;
     skew.ms += (ACCESS_TTL + 5) * 1000;
@@ -127,7 +152,15 @@ describe.each(['v1', 'v2'] as const)('scope step-up on a %s server', (serverSdk)
     await narrow.close();
     const provider = narrow.provider;
     const url = `${base}/mcp/${serverSdk}/email`;
-    const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${provider.tokens()!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${provider.tokens()!.access_token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: '{}',
+    });
     expect(res.status).toBe(403);
     const scope = /scope="([^"]*)"/.exec(res.headers.get('www-authenticate') ?? '')?.[1];
     expect(scope).toBe('openid email');

@@ -24,7 +24,13 @@ describe('two proxies sharing one store', () => {
     b = await startStack({ stores: () => shared });
     clientA = await registerClient(a.issuer);
     const s = await signIn(a, clientA, { login: 'alice' });
-    const res = await tokenRequest(a.issuer, { grant_type: 'authorization_code', client_id: clientA.client_id, code: s.code, code_verifier: s.verifier, redirect_uri: s.redirectUri });
+    const res = await tokenRequest(a.issuer, {
+      grant_type: 'authorization_code',
+      client_id: clientA.client_id,
+      code: s.code,
+      code_verifier: s.verifier,
+      redirect_uri: s.redirectUri,
+    });
     expect(res.status).toBe(200);
     tokensA = res.body;
   });
@@ -35,23 +41,46 @@ describe('two proxies sharing one store', () => {
     await shared.close();
   });
 
-  it("a refresh token and the client proxy A issued are unknown to proxy B, and keep working at A", async () => {
-    const atB = await tokenRequest(b.issuer, { grant_type: 'refresh_token', client_id: clientA.client_id, refresh_token: tokensA.refresh_token });
+  it('a refresh token and the client proxy A issued are unknown to proxy B, and keep working at A', async () => {
+    const atB = await tokenRequest(b.issuer, {
+      grant_type: 'refresh_token',
+      client_id: clientA.client_id,
+      refresh_token: tokensA.refresh_token,
+    });
     expect(atB.status).toBe(401);
     expect(atB.body.error).toBe('invalid_client');
-    const authorize = await fetch(`${b.issuer}/authorize?${new URLSearchParams({ response_type: 'code', client_id: clientA.client_id, redirect_uri: clientA.redirect_uris[0]!, state: 's', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' })}`, { redirect: 'manual' });
+    const authorize = await fetch(
+      `${b.issuer}/authorize?${new URLSearchParams({ response_type: 'code', client_id: clientA.client_id, redirect_uri: clientA.redirect_uris[0]!, state: 's', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' })}`,
+      { redirect: 'manual' },
+    );
     expect(authorize.status).toBe(400); // rendered, never redirected: the client is unknown here
     expect((await callToolHttp(a.mcpUrl, tokensA.access_token, 'claims')).status).toBe(200);
-    const atA = await tokenRequest(a.issuer, { grant_type: 'refresh_token', client_id: clientA.client_id, refresh_token: tokensA.refresh_token });
+    const atA = await tokenRequest(a.issuer, {
+      grant_type: 'refresh_token',
+      client_id: clientA.client_id,
+      refresh_token: tokensA.refresh_token,
+    });
     expect(atA.status).toBe(200);
   });
 
   it('a code proxy A issued cannot be redeemed at proxy B', async () => {
     const s = await signIn(a, clientA, { login: 'bob' });
-    const atB = await tokenRequest(b.issuer, { grant_type: 'authorization_code', client_id: clientA.client_id, code: s.code, code_verifier: s.verifier, redirect_uri: s.redirectUri });
+    const atB = await tokenRequest(b.issuer, {
+      grant_type: 'authorization_code',
+      client_id: clientA.client_id,
+      code: s.code,
+      code_verifier: s.verifier,
+      redirect_uri: s.redirectUri,
+    });
     expect(atB.status).toBe(401);
     expect(atB.body.error).toBe('invalid_client');
-    const atA = await tokenRequest(a.issuer, { grant_type: 'authorization_code', client_id: clientA.client_id, code: s.code, code_verifier: s.verifier, redirect_uri: s.redirectUri });
+    const atA = await tokenRequest(a.issuer, {
+      grant_type: 'authorization_code',
+      client_id: clientA.client_id,
+      code: s.code,
+      code_verifier: s.verifier,
+      redirect_uri: s.redirectUri,
+    });
     expect(atA.status).toBe(200); // B's attempt consumed nothing
   });
 });

@@ -33,8 +33,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function untilUpstreamExpired(stack: Stack, store: Store, sid: string) {
   const set = await vaultOf(store).get(sid, 'upstream');
   if (!set) throw new Error('no upstream tokens stored');
-  await eventually(async () => (await fetch(stack.idp.endpoints.userinfo, { headers: { authorization: `Bearer ${set.access_token}` } })).status === 401,
-    'the IdP refuses the upstream access token', 30_000);
+  await eventually(
+    async () => (await fetch(stack.idp.endpoints.userinfo, { headers: { authorization: `Bearer ${set.access_token}` } })).status === 401,
+    'the IdP refuses the upstream access token',
+    30_000,
+  );
   return set;
 }
 
@@ -85,7 +88,11 @@ describe('upstream refresh, one instance (MemoryStore)', () => {
 
     expect(await probe.ask(b.accessToken, 'try')).toEqual({ token: null });
     expect(await probe.ask(b.accessToken, 'get')).toEqual({
-      error: expect.objectContaining({ name: 'ReauthenticationRequiredError', retryable: false, authorizeUrl: `${stack.issuer}/authorize` }),
+      error: expect.objectContaining({
+        name: 'ReauthenticationRequiredError',
+        retryable: false,
+        authorizeUrl: `${stack.issuer}/authorize`,
+      }),
     });
     // Nothing left to refresh with: the IdP is not asked again.
     expect(stack.idp.counters.refresh).toBe(before + 1);
@@ -94,27 +101,33 @@ describe('upstream refresh, one instance (MemoryStore)', () => {
     expect(claims.result?.isError).toBeFalsy();
   });
 
-  it.each([503, 429])('upstream %i: the error is retryable, the vault record is kept, and the next call succeeds with one refresh', async (status) => {
-    const old = await untilUpstreamExpired(stack, store(), c.sid);
-    stack.idp.failNext('refresh', status, 1);
-    const before = stack.idp.counters.refresh;
-    expect(await probe.ask(c.accessToken, 'get')).toEqual({ error: expect.objectContaining({ name: 'UpstreamUnavailableError', retryable: true }) });
-    expect(stack.idp.counters.refresh).toBe(before + 1);
-    const kept = await vaultOf(store()).get(c.sid, 'upstream');
-    expect(kept?.refresh_token).toBe(old.refresh_token);
+  it.each([503, 429])(
+    'upstream %i: the error is retryable, the vault record is kept, and the next call succeeds with one refresh',
+    async (status) => {
+      const old = await untilUpstreamExpired(stack, store(), c.sid);
+      stack.idp.failNext('refresh', status, 1);
+      const before = stack.idp.counters.refresh;
+      expect(await probe.ask(c.accessToken, 'get')).toEqual({
+        error: expect.objectContaining({ name: 'UpstreamUnavailableError', retryable: true }),
+      });
+      expect(stack.idp.counters.refresh).toBe(before + 1);
+      const kept = await vaultOf(store()).get(c.sid, 'upstream');
+      expect(kept?.refresh_token).toBe(old.refresh_token);
 
-    const r = await callToolHttp(stack.mcpUrl, c.accessToken, 'whoami');
-    expect(r.result?.isError).toBeFalsy();
-    expect(JSON.parse(r.text!).sub).toBe('alice');
-    expect(stack.idp.counters.refresh).toBe(before + 2);
-  });
+      const r = await callToolHttp(stack.mcpUrl, c.accessToken, 'whoami');
+      expect(r.result?.isError).toBeFalsy();
+      expect(JSON.parse(r.text!).sub).toBe('alice');
+      expect(stack.idp.counters.refresh).toBe(before + 2);
+    },
+  );
 
   it('providerConfig.authorizeParams reach the upstream authorization request', async () => {
     const provider = new TestOAuthClientProvider();
     const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: provider });
     await expect(new Client({ name: 't', version: '1' }).connect(transport)).rejects.toBeInstanceOf(UnauthorizedError);
     const { url } = await new TestBrowser().authorize(provider.lastAuthorizationUrl!, {
-      login: 'alice', stopAt: (u) => u.href.startsWith(stack.idp.endpoints.authorization),
+      login: 'alice',
+      stopAt: (u) => u.href.startsWith(stack.idp.endpoints.authorization),
     });
     expect(url.searchParams.get('access_type')).toBe('offline');
     expect(url.searchParams.get('prompt')).toBe('consent');
@@ -133,7 +146,12 @@ describe('upstream refresh, two instances on Redis', () => {
   beforeAll(async () => {
     redis = await RedisStores.connect(2);
     // One second longer than above: after the refresh the new token must stay fresh while 20 requests arrive.
-    stack = await startStack({ instances: 2, stores: redis.factory, idp: { accessTokenTtl: IDP_TTL + 2 }, proxy: { refresh: { enabled: true, skewSeconds: SKEW } } });
+    stack = await startStack({
+      instances: 2,
+      stores: redis.factory,
+      idp: { accessTokenTtl: IDP_TTL + 2 },
+      proxy: { refresh: { enabled: true, skewSeconds: SKEW } },
+    });
     [storm, kept, slow, ended] = await Promise.all([signIn(stack), signIn(stack, 'bob'), signIn(stack), signIn(stack)]);
   });
   afterAll(async () => {
@@ -187,17 +205,38 @@ describe('upstream refresh, two instances on Redis', () => {
     };
     const logger = resolveLogger(recordingLogger().logger);
     const options = parseOptions({
-      issuer: stack.issuer, provider: stack.idp.issuer, clientId: stack.idp.clientId, clientSecret: stack.idp.clientSecret,
-      providerConfig: { id: 'upstream' }, secret: TEST_SECRET, encryptionKey: TEST_VAULT_KEY,
+      issuer: stack.issuer,
+      provider: stack.idp.issuer,
+      clientId: stack.idp.clientId,
+      clientSecret: stack.idp.clientSecret,
+      providerConfig: { id: 'upstream' },
+      secret: TEST_SECRET,
+      encryptionKey: TEST_VAULT_KEY,
     });
     const provider = new UpstreamProvider(options, { fetch: slowFetch, logger, clock: Date.now });
     const upstreams = new UpstreamRegistry([provider]);
     const broker = (s: Store, lockLeaseMs?: number) => {
       const vault = vaultOf(s);
-      const grants = new Grants({ store: s, vault, ended: new EndedGrants(s, Date.now, 3600_000, logger), upstreams, ttlMs: 3600_000, clock: Date.now, random: defaultRandomBytes, logger });
+      const grants = new Grants({
+        store: s,
+        vault,
+        ended: new EndedGrants(s, Date.now, 3600_000, logger),
+        upstreams,
+        ttlMs: 3600_000,
+        clock: Date.now,
+        random: defaultRandomBytes,
+        logger,
+      });
       return new TokenBroker({
-        store: s, vault, grants, upstreams, clock: Date.now, random: defaultRandomBytes,
-        refresh: { enabled: true, skewSeconds: SKEW }, logger, ...(lockLeaseMs ? { lockLeaseMs } : {}),
+        store: s,
+        vault,
+        grants,
+        upstreams,
+        clock: Date.now,
+        random: defaultRandomBytes,
+        refresh: { enabled: true, skewSeconds: SKEW },
+        logger,
+        ...(lockLeaseMs ? { lockLeaseMs } : {}),
       });
     };
     return { seen, broker };

@@ -19,9 +19,19 @@ import { authorizeUrl, pkcePair, registerClient } from '../helpers/signin.js';
  * callback: upstream error=, no `sub`, and an `iss` mix-up (RFC 9207).
  */
 const listen = (s: Server) => new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as AddressInfo).port)));
-const closeServer = (s: Server) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); });
+const closeServer = (s: Server) =>
+  new Promise<void>((r) => {
+    s.closeAllConnections();
+    s.close(() => r());
+  });
 
-interface TestProxy { issuer: string; mcpUrl: string; oauth: OAuthProxy; fetched: string[]; logs: ReturnType<typeof recordingLogger> }
+interface TestProxy {
+  issuer: string;
+  mcpUrl: string;
+  oauth: OAuthProxy;
+  fetched: string[];
+  logs: ReturnType<typeof recordingLogger>;
+}
 
 let idp: TestIdp;
 const servers: Server[] = [];
@@ -39,12 +49,20 @@ async function startUserEndpoint(): Promise<void> {
   const srv = http.createServer((req, res) => {
     userEndpoint.hits += 1;
     const token = (req.headers.authorization ?? '').replace(/^Bearer /i, '');
-    (idp.provider.AccessToken.find(token) as Promise<{ accountId: string } | undefined>).then((at) => {
-      if (!at) { res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end(); return; }
-      const claims = { ...DEFAULT_USERS[at.accountId], userinfo_source: 'user-endpoint' };
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(req.url === '/user-nosub' ? claims : { sub: at.accountId, ...claims }));
-    }, () => { res.writeHead(500).end(); });
+    (idp.provider.AccessToken.find(token) as Promise<{ accountId: string } | undefined>).then(
+      (at) => {
+        if (!at) {
+          res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
+          return;
+        }
+        const claims = { ...DEFAULT_USERS[at.accountId], userinfo_source: 'user-endpoint' };
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(req.url === '/user-nosub' ? claims : { sub: at.accountId, ...claims }));
+      },
+      () => {
+        res.writeHead(500).end();
+      },
+    );
   });
   servers.push(srv);
   userEndpoint.url = `http://127.0.0.1:${await listen(srv)}`;
@@ -64,7 +82,9 @@ async function startNoDiscoveryFront(): Promise<{ url: string; wellKnownHits: st
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
     });
-    up.on('error', () => { res.writeHead(502).end(); });
+    up.on('error', () => {
+      res.writeHead(502).end();
+    });
     req.pipe(up);
   });
   servers.push(srv);
@@ -72,7 +92,11 @@ async function startNoDiscoveryFront(): Promise<{ url: string; wellKnownHits: st
 }
 
 /** One proxy (own port, own upstream client at the shared IdP) with the MCP test server behind it. */
-async function startProxy(pc: ProviderConfig, extra: Partial<OAuthProxyOptions> = {}, userinfoUrl = idp.endpoints.userinfo): Promise<TestProxy> {
+async function startProxy(
+  pc: ProviderConfig,
+  extra: Partial<OAuthProxyOptions> = {},
+  userinfoUrl = idp.endpoints.userinfo,
+): Promise<TestProxy> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}/oauth`;
   const clientId = `proxy-${port}`;
@@ -81,10 +105,21 @@ async function startProxy(pc: ProviderConfig, extra: Partial<OAuthProxyOptions> 
   const logs = recordingLogger();
   allLogs.push(logs);
   const oauth = createOAuthProxy({
-    issuer, provider: idp.issuer, clientId, clientSecret: TEST_CLIENT_SECRET, scopes: ['openid', 'profile', 'email'],
-    providerConfig: { id: 'upstream', ...pc }, secret: TEST_SECRET, encryptionKey: TEST_VAULT_KEY,
-    consent: { enabled: false }, registration: { rateLimit: false }, logger: logs.logger,
-    fetch: (input, init) => { fetched.push(input instanceof Request ? input.url : String(input)); return fetch(input, init); },
+    issuer,
+    provider: idp.issuer,
+    clientId,
+    clientSecret: TEST_CLIENT_SECRET,
+    scopes: ['openid', 'profile', 'email'],
+    providerConfig: { id: 'upstream', ...pc },
+    secret: TEST_SECRET,
+    encryptionKey: TEST_VAULT_KEY,
+    consent: { enabled: false },
+    registration: { rateLimit: false },
+    logger: logs.logger,
+    fetch: (input, init) => {
+      fetched.push(input instanceof Request ? input.url : String(input));
+      return fetch(input, init);
+    },
     ...extra,
   });
   proxies.push(oauth);
@@ -136,7 +171,13 @@ afterAll(async () => {
 describe('discovery and endpoint overrides', () => {
   it('skipDiscovery with every endpoint given works end to end, with no discovery request', async () => {
     const e = idp.endpoints;
-    const p = await startProxy({ skipDiscovery: true, authEndpoint: e.authorization, tokenEndpoint: e.token, userInfoEndpoint: e.userinfo, jwksUri: e.jwks });
+    const p = await startProxy({
+      skipDiscovery: true,
+      authEndpoint: e.authorization,
+      tokenEndpoint: e.token,
+      userInfoEndpoint: e.userinfo,
+      jwksUri: e.jwks,
+    });
     const claims = await expectWorksEndToEnd(p);
     expect(claims.claims.department).toBe('engineering');
     expect(p.fetched.some((u) => u.includes('/.well-known/'))).toBe(false);
@@ -145,10 +186,16 @@ describe('discovery and endpoint overrides', () => {
 
   it('an IdP with no discovery document at all works with overrides', async () => {
     const front = await startNoDiscoveryFront();
-    const p = await startProxy({
-      issuer: idp.issuer, authEndpoint: idp.endpoints.authorization,
-      tokenEndpoint: `${front.url}/token`, userInfoEndpoint: `${front.url}/me`, jwksUri: `${front.url}/jwks`,
-    }, { provider: front.url });
+    const p = await startProxy(
+      {
+        issuer: idp.issuer,
+        authEndpoint: idp.endpoints.authorization,
+        tokenEndpoint: `${front.url}/token`,
+        userInfoEndpoint: `${front.url}/me`,
+        jwksUri: `${front.url}/jwks`,
+      },
+      { provider: front.url },
+    );
     await expectWorksEndToEnd(p, 'bob');
     expect(front.wellKnownHits.length).toBeGreaterThan(0); // discovery was tried, and got 404s
     expect(p.fetched).toEqual(expect.arrayContaining([`${front.url}/token`, `${front.url}/jwks`]));
@@ -158,7 +205,12 @@ describe('discovery and endpoint overrides', () => {
     const front = await startNoDiscoveryFront();
     const p = await startProxy({}, { provider: front.url });
     const client = await registerClient(p.issuer);
-    const url = authorizeUrl(p.issuer, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, state: 's', challenge: pkcePair().challenge });
+    const url = authorizeUrl(p.issuer, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      state: 's',
+      challenge: pkcePair().challenge,
+    });
     const page = await new TestBrowser().get(url);
     expect(page.status).toBe(503);
     expect(page.body).toContain('temporarily_unavailable');
@@ -211,7 +263,9 @@ describe('identity without openid', () => {
 
 describe('callback refusals', () => {
   let p: TestProxy;
-  beforeAll(async () => { p = await startProxy({}); });
+  beforeAll(async () => {
+    p = await startProxy({});
+  });
 
   /** Runs a sign-in up to (not into) the URL `stop` matches; returns that URL, the browser and the client's redirect URI. */
   async function until(stop: (u: URL) => boolean) {

@@ -21,11 +21,19 @@ async function signIn(browser: TestBrowser, login: string, cfg = config, cb = re
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
   const url = oidc.buildAuthorizationUrl(cfg, {
-    redirect_uri: cb, scope: 'openid profile email offline_access', state, nonce,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    redirect_uri: cb,
+    scope: 'openid profile email offline_access',
+    state,
+    nonce,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
   });
   const result = await browser.authorize(url, { login, stopAt: (u) => u.href.startsWith(cb) });
-  const tokens = await oidc.authorizationCodeGrant(cfg, result.url, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+  const tokens = await oidc.authorizationCodeGrant(cfg, result.url, {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+    expectedNonce: nonce,
+  });
   return { ...result, tokens };
 }
 
@@ -67,7 +75,13 @@ describe('demo IdP', () => {
     expect(url.searchParams.get('iss')).toBe(idp.issuer);
     expect(steps.some((s) => s.startsWith('POST') && s.includes('/interaction/'))).toBe(true);
     const claims = tokens.claims();
-    expect(claims).toMatchObject({ sub: 'alice', email: 'alice@example.com', department: 'engineering', employee_id: 'E-1001', roles: ['admin', 'developer'] });
+    expect(claims).toMatchObject({
+      sub: 'alice',
+      email: 'alice@example.com',
+      department: 'engineering',
+      employee_id: 'E-1001',
+      roles: ['admin', 'developer'],
+    });
     expect(tokens.refresh_token).toEqual(expect.any(String));
     // oidc-provider drops offline_access without prompt=consent; the refresh token is issued anyway.
     expect(tokens.scope?.split(' ')).toEqual(expect.arrayContaining(['openid', 'profile', 'email']));
@@ -78,7 +92,13 @@ describe('demo IdP', () => {
     const { tokens } = await signIn(new TestBrowser(), 'alice');
     const before = idp.counters.userinfo;
     const info = await oidc.fetchUserInfo(config, tokens.access_token, 'alice');
-    expect(info).toMatchObject({ sub: 'alice', name: 'Alice Liddell', department: 'engineering', employee_id: 'E-1001', roles: ['admin', 'developer'] });
+    expect(info).toMatchObject({
+      sub: 'alice',
+      name: 'Alice Liddell',
+      department: 'engineering',
+      employee_id: 'E-1001',
+      roles: ['admin', 'developer'],
+    });
     expect(idp.counters.userinfo).toBe(before + 1);
   });
 
@@ -195,8 +215,12 @@ describe('TestBrowser', () => {
       const q = req.body.decision === 'approve' ? 'code=c0de&state=st' : 'error=access_denied&state=st';
       res.redirect(303, `/bounce?to=${encodeURIComponent(`${clientCb}?${q}`)}`);
     });
-    app.get('/bounce', (req, res) => { res.redirect(String(req.query.to)); });
-    app.get('/broken', (_req, res) => { res.status(400).type('html').send('<p>Invalid <b>redirect_uri</b></p>'); });
+    app.get('/bounce', (req, res) => {
+      res.redirect(String(req.query.to));
+    });
+    app.get('/broken', (_req, res) => {
+      res.status(400).type('html').send('<p>Invalid <b>redirect_uri</b></p>');
+    });
     fake = await listen(app);
   });
   afterAll(async () => {
@@ -208,19 +232,26 @@ describe('TestBrowser', () => {
     const browser = new TestBrowser();
     const result = await browser.authorize(`${fake.base}/authorize?x=1`, { login: 'alice', stopAt: (u) => u.href.startsWith(clientCb) });
     expect(result.url.searchParams.get('code')).toBe('c0de');
-    expect(result.steps.map((s) => s.replace(fake.base, ''))).toEqual([
-      'GET /authorize → 200', 'POST /consent → 303', 'GET /bounce → 302',
-    ]);
+    expect(result.steps.map((s) => s.replace(fake.base, ''))).toEqual(['GET /authorize → 200', 'POST /consent → 303', 'GET /bounce → 302']);
     const last = seen.at(-1)!;
     expect(new URLSearchParams(last.body).getAll('decision')).toEqual(['approve']);
     expect(Object.fromEntries(new URLSearchParams(last.body))).toEqual({ csrf: 'c&1', txn: 't-1', decision: 'approve' });
     expect(last.cookie).toBe('txn_cookie=t1; strict=s1');
-    expect(browser.cookies(fake.base).map((c) => c.name).sort()).toEqual(['strict', 'txn_cookie']);
+    expect(
+      browser
+        .cookies(fake.base)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['strict', 'txn_cookie']);
   });
 
   it('can deny, and a fresh browser has an empty jar', async () => {
     const browser = new TestBrowser();
-    const { url } = await browser.authorize(`${fake.base}/authorize`, { login: 'alice', consent: 'deny', stopAt: (u) => u.href.startsWith(clientCb) });
+    const { url } = await browser.authorize(`${fake.base}/authorize`, {
+      login: 'alice',
+      consent: 'deny',
+      stopAt: (u) => u.href.startsWith(clientCb),
+    });
     expect(url.searchParams.get('error')).toBe('access_denied');
     expect(browser.fork().cookies(fake.base)).toEqual([]);
   });
@@ -228,14 +259,21 @@ describe('TestBrowser', () => {
   it('submitForm posts a chosen submitter; get() returns error pages, authorize() throws on them', async () => {
     const browser = new TestBrowser();
     const page = await browser.get(`${fake.base}/authorize`);
-    const done = await browser.submitForm(page.url, page.body, { remember: 'yes' }, {
-      submitter: { name: 'decision', value: 'deny' }, stopAt: (u) => u.origin === 'http://localhost:1',
-    });
+    const done = await browser.submitForm(
+      page.url,
+      page.body,
+      { remember: 'yes' },
+      {
+        submitter: { name: 'decision', value: 'deny' },
+        stopAt: (u) => u.origin === 'http://localhost:1',
+      },
+    );
     expect(done.stoppedAt?.searchParams.get('error')).toBe('access_denied');
     expect(new URLSearchParams(seen.at(-1)!.body).get('remember')).toBe('yes');
     expect((await browser.get(`${fake.base}/broken`)).status).toBe(400);
-    await expect(browser.authorize(`${fake.base}/broken`, { login: 'a', stopAt: () => false }))
-      .rejects.toThrow(/HTTP 400: Invalid redirect_uri/);
+    await expect(browser.authorize(`${fake.base}/broken`, { login: 'a', stopAt: () => false })).rejects.toThrow(
+      /HTTP 400: Invalid redirect_uri/,
+    );
   });
 });
 
@@ -243,13 +281,25 @@ describe('MCP harness (fake auth middleware, no proxy)', () => {
   it('whoami fetches upstream userinfo with the upstream token; claims never returns the token', async () => {
     const { tokens } = await signIn(new TestBrowser(), 'alice');
     const app = express();
-    mountMcpServer(app, '/mcp', (req, _res, next) => {
-      (req as unknown as { auth: unknown }).auth = {
-        token: 'our-own-token', clientId: 'client-1', scopes: ['mcp'],
-        extra: { sub: 'alice', sid: 'sid-1', claims: { department: 'engineering' }, upstreamTokens: { getToken: async () => tokens.access_token } },
-      };
-      next();
-    }, { userinfoUrl: idp.endpoints.userinfo });
+    mountMcpServer(
+      app,
+      '/mcp',
+      (req, _res, next) => {
+        (req as unknown as { auth: unknown }).auth = {
+          token: 'our-own-token',
+          clientId: 'client-1',
+          scopes: ['mcp'],
+          extra: {
+            sub: 'alice',
+            sid: 'sid-1',
+            claims: { department: 'engineering' },
+            upstreamTokens: { getToken: async () => tokens.access_token },
+          },
+        };
+        next();
+      },
+      { userinfoUrl: idp.endpoints.userinfo },
+    );
     const { server, base } = await listen(app);
     const client = new Client({ name: 'selftest', version: '1.0.0' });
     try {

@@ -4,11 +4,24 @@
  * Errors never include cookie values, query strings or tokens.
  */
 export interface Cookie {
-  name: string; value: string; path: string; expires?: number;
-  httpOnly: boolean; secure: boolean; sameSite: 'strict' | 'lax' | 'none';
+  name: string;
+  value: string;
+  path: string;
+  expires?: number;
+  httpOnly: boolean;
+  secure: boolean;
+  sameSite: 'strict' | 'lax' | 'none';
 }
-export interface FormSubmitter { name: string; value: string }
-export interface HtmlForm { action: string; method: 'GET' | 'POST'; fields: FormSubmitter[]; submitters: FormSubmitter[] }
+export interface FormSubmitter {
+  name: string;
+  value: string;
+}
+export interface HtmlForm {
+  action: string;
+  method: 'GET' | 'POST';
+  fields: FormSubmitter[];
+  submitters: FormSubmitter[];
+}
 
 const isLoopback = (u: URL) => ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
 
@@ -24,8 +37,12 @@ export class CookieJar {
       if (eq < 1) continue;
       const slash = url.pathname.lastIndexOf('/');
       const c: Cookie = {
-        name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(),
-        path: slash > 0 ? url.pathname.slice(0, slash) : '/', httpOnly: false, secure: false, sameSite: 'lax',
+        name: pair.slice(0, eq).trim(),
+        value: pair.slice(eq + 1).trim(),
+        path: slash > 0 ? url.pathname.slice(0, slash) : '/',
+        httpOnly: false,
+        secure: false,
+        sameSite: 'lax',
       };
       let maxAge: number | undefined;
       for (const attr of attrs) {
@@ -36,7 +53,8 @@ export class CookieJar {
         else if (key === 'expires' && !Number.isNaN(Date.parse(v))) c.expires = Date.parse(v);
         else if (key === 'httponly') c.httpOnly = true;
         else if (key === 'secure') c.secure = true;
-        else if (key === 'samesite' && ['strict', 'lax', 'none'].includes(v.toLowerCase())) c.sameSite = v.toLowerCase() as Cookie['sameSite'];
+        else if (key === 'samesite' && ['strict', 'lax', 'none'].includes(v.toLowerCase()))
+          c.sameSite = v.toLowerCase() as Cookie['sameSite'];
       }
       if (maxAge !== undefined) c.expires = Date.now() + maxAge * 1000;
       const at = list.findIndex((o) => o.name === c.name && o.path === c.path);
@@ -58,7 +76,9 @@ export class CookieJar {
   }
 
   header(url: URL, ctx: { sameSite: boolean; method: string }): string {
-    return this.matching(url, ctx).map((c) => `${c.name}=${c.value}`).join('; ');
+    return this.matching(url, ctx)
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
   }
 
   clear(): void {
@@ -66,12 +86,13 @@ export class CookieJar {
   }
 }
 
-const decode = (s: string) => s.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_m, e: string) => {
-  const k = e.toLowerCase();
-  if (k.startsWith('#x')) return String.fromCodePoint(parseInt(k.slice(2), 16));
-  if (k.startsWith('#')) return String.fromCodePoint(Number(k.slice(1)));
-  return ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" } as Record<string, string>)[k] ?? '';
-});
+const decode = (s: string) =>
+  s.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_m, e: string) => {
+    const k = e.toLowerCase();
+    if (k.startsWith('#x')) return String.fromCodePoint(parseInt(k.slice(2), 16));
+    if (k.startsWith('#')) return String.fromCodePoint(Number(k.slice(1)));
+    return ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" } as Record<string, string>)[k] ?? '';
+  });
 
 function attributes(tag: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -108,7 +129,9 @@ export function parseForms(html: string, base: URL): HtmlForm[] {
     }
     for (const [, tag = '', options = ''] of inner.matchAll(/<select\b([^>]*)>([\s\S]*?)<\/select>/gi)) {
       const name = attributes(tag).get('name');
-      const opts = [...options.matchAll(/<option\b([^>]*)>([^<]*)/gi)].map(([, t = '', label = '']) => attributes(t).set('label', label.trim()));
+      const opts = [...options.matchAll(/<option\b([^>]*)>([^<]*)/gi)].map(([, t = '', label = '']) =>
+        attributes(t).set('label', label.trim()),
+      );
       const chosen = opts.find((o) => o.has('selected')) ?? opts[0];
       if (name && chosen) fields.push({ name, value: chosen.get('value') ?? chosen.get('label') ?? '' });
     }
@@ -126,8 +149,13 @@ function findForm(forms: HtmlForm[], submitter?: FormSubmitter): HtmlForm | unde
 /** Field and button names only: values (csrf, txn) stay out of error messages. */
 function describeForms(forms: HtmlForm[]): string {
   if (forms.length === 0) return 'none';
-  return forms.map((f, i) => `#${i} ${f.method} ${new URL(f.action).pathname} fields=[${f.fields.map((x) => x.name).join(',')}]`
-    + ` buttons=[${f.submitters.map((x) => `${x.name}=${x.value}`).join(',')}]`).join('; ');
+  return forms
+    .map(
+      (f, i) =>
+        `#${i} ${f.method} ${new URL(f.action).pathname} fields=[${f.fields.map((x) => x.name).join(',')}]` +
+        ` buttons=[${f.submitters.map((x) => `${x.name}=${x.value}`).join(',')}]`,
+    )
+    .join('; ');
 }
 
 export interface Page {
@@ -157,14 +185,22 @@ export interface AuthorizeOptions {
   maxSteps?: number;
 }
 
-interface Req { url: URL; method: 'GET' | 'POST'; body?: URLSearchParams; initiator?: URL }
+interface Req {
+  url: URL;
+  method: 'GET' | 'POST';
+  body?: URLSearchParams;
+  initiator?: URL;
+}
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** Strips tags and squeezes whitespace: a short, token-free excerpt for error messages. */
 export function textExcerpt(html: string, max = 200): string {
-  const text = html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ')
-    .replace(/\s+/g, ' ').trim();
+  const text = html
+    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
@@ -220,16 +256,20 @@ export class TestBrowser {
       const forms = parseForms(page.body, page.url);
       const next = this.nextAction(forms, options);
       if (!next) {
-        throw new Error(`authorize: unexpected page ${page.status} at ${where(page.url)}: ${textExcerpt(page.body)}`
-          + ` [forms: ${describeForms(forms)}] after ${steps.length} steps`);
+        throw new Error(
+          `authorize: unexpected page ${page.status} at ${where(page.url)}: ${textExcerpt(page.body)}` +
+            ` [forms: ${describeForms(forms)}] after ${steps.length} steps`,
+        );
       }
       req = this.formRequest(next.form, next.fields, next.submitter, page.url);
     }
     throw new Error(`authorize: gave up after ${steps.length} steps:\n  ${steps.join('\n  ')}`);
   }
 
-  private nextAction(forms: HtmlForm[], options: AuthorizeOptions):
-    { form: HtmlForm; fields: Record<string, string>; submitter?: FormSubmitter } | undefined {
+  private nextAction(
+    forms: HtmlForm[],
+    options: AuthorizeOptions,
+  ): { form: HtmlForm; fields: Record<string, string>; submitter?: FormSubmitter } | undefined {
     for (const form of forms) {
       const names = new Set(form.fields.map((f) => f.name));
       const prompt = form.fields.find((f) => f.name === 'prompt')?.value;
@@ -291,8 +331,9 @@ export class TestBrowser {
       }
       const body = await res.text();
       if (options.throwOnError && res.status >= 400) {
-        throw new Error(`${req.method} ${where(req.url)} failed with HTTP ${res.status}: ${textExcerpt(body)}`
-          + `\n  steps:\n  ${steps.join('\n  ')}`);
+        throw new Error(
+          `${req.method} ${where(req.url)} failed with HTTP ${res.status}: ${textExcerpt(body)}` + `\n  steps:\n  ${steps.join('\n  ')}`,
+        );
       }
       return { url: req.url, status: res.status, headers: res.headers, body, steps };
     }

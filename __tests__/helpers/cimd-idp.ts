@@ -26,7 +26,9 @@ async function read(req: IncomingMessage): Promise<string> {
   for await (const c of req) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
-const json = (res: ServerResponse, status: number, body: unknown) => { res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body)); };
+const json = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+};
 
 export async function startCimdIdp(o: { accessTokenTtl?: number } = {}): Promise<CimdIdp> {
   const ttl = o.accessTokenTtl ?? 3600;
@@ -49,9 +51,16 @@ export async function startCimdIdp(o: { accessTokenTtl?: number } = {}): Promise
     void (async () => {
       if (req.method === 'GET' && u.pathname === '/.well-known/oauth-authorization-server') {
         return json(res, 200, {
-          issuer: url, authorization_endpoint: `${url}/authorize`, token_endpoint: `${url}/token`, revocation_endpoint: `${url}/revoke`,
-          userinfo_endpoint: `${url}/userinfo`, response_types_supported: ['code'], grant_types_supported: ['authorization_code', 'refresh_token'],
-          code_challenge_methods_supported: ['S256'], token_endpoint_auth_methods_supported: ['none'], client_id_metadata_document_supported: true,
+          issuer: url,
+          authorization_endpoint: `${url}/authorize`,
+          token_endpoint: `${url}/token`,
+          revocation_endpoint: `${url}/revoke`,
+          userinfo_endpoint: `${url}/userinfo`,
+          response_types_supported: ['code'],
+          grant_types_supported: ['authorization_code', 'refresh_token'],
+          code_challenge_methods_supported: ['S256'],
+          token_endpoint_auth_methods_supported: ['none'],
+          client_id_metadata_document_supported: true,
         });
       }
       if (req.method === 'GET' && u.pathname === '/authorize') {
@@ -61,18 +70,35 @@ export async function startCimdIdp(o: { accessTokenTtl?: number } = {}): Promise
         let doc: Record<string, unknown> | undefined;
         try {
           counters.documentFetches += 1;
-          const r = await fetch(clientId, { headers: { accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(5000) });
-          doc = r.ok ? (await r.json()) as Record<string, unknown> : undefined;
-        } catch { doc = undefined; }
-        if (!doc || doc.client_id !== clientId) { res.writeHead(400, { 'content-type': 'text/html' }); return res.end('<p>invalid_client: the client metadata document could not be used</p>'); }
+          const r = await fetch(clientId, {
+            headers: { accept: 'application/json' },
+            redirect: 'error',
+            signal: AbortSignal.timeout(5000),
+          });
+          doc = r.ok ? ((await r.json()) as Record<string, unknown>) : undefined;
+        } catch {
+          doc = undefined;
+        }
+        if (!doc || doc.client_id !== clientId) {
+          res.writeHead(400, { 'content-type': 'text/html' });
+          return res.end('<p>invalid_client: the client metadata document could not be used</p>');
+        }
         documents.push(doc);
         const redirectUri = q.get('redirect_uri') ?? '';
-        if (!Array.isArray(doc.redirect_uris) || !doc.redirect_uris.includes(redirectUri)) { res.writeHead(400, { 'content-type': 'text/html' }); return res.end('<p>invalid_request: redirect_uri not in the document</p>'); }
-        if (q.get('code_challenge_method') !== 'S256' || !q.get('code_challenge')) { res.writeHead(400, { 'content-type': 'text/html' }); return res.end('<p>PKCE S256 is required</p>'); }
+        if (!Array.isArray(doc.redirect_uris) || !doc.redirect_uris.includes(redirectUri)) {
+          res.writeHead(400, { 'content-type': 'text/html' });
+          return res.end('<p>invalid_request: redirect_uri not in the document</p>');
+        }
+        if (q.get('code_challenge_method') !== 'S256' || !q.get('code_challenge')) {
+          res.writeHead(400, { 'content-type': 'text/html' });
+          return res.end('<p>PKCE S256 is required</p>');
+        }
         const id = rand();
         pending.set(id, { clientId, redirectUri, state: q.get('state') ?? '', challenge: q.get('code_challenge')! });
         res.writeHead(200, { 'content-type': 'text/html' });
-        return res.end(`<form method="post" action="/login"><input type="hidden" name="id" value="${id}"><input name="login"><input name="password" type="password"><button>Sign in</button></form>`);
+        return res.end(
+          `<form method="post" action="/login"><input type="hidden" name="id" value="${id}"><input name="login"><input name="password" type="password"><button>Sign in</button></form>`,
+        );
       }
       if (req.method === 'POST' && u.pathname === '/login') {
         const f = new URLSearchParams(await read(req));
@@ -89,7 +115,8 @@ export async function startCimdIdp(o: { accessTokenTtl?: number } = {}): Promise
       }
       if (req.method === 'POST' && u.pathname === '/token') {
         const f = new URLSearchParams(await read(req));
-        if (req.headers.authorization) return json(res, 401, { error: 'invalid_client', error_description: 'metadata-document clients are public here' });
+        if (req.headers.authorization)
+          return json(res, 401, { error: 'invalid_client', error_description: 'metadata-document clients are public here' });
         if (f.get('grant_type') === 'refresh_token') {
           counters.refresh += 1;
           const r = refresh.get(f.get('refresh_token') ?? '');
@@ -100,7 +127,13 @@ export async function startCimdIdp(o: { accessTokenTtl?: number } = {}): Promise
         counters.code += 1;
         const c = codes.get(f.get('code') ?? '');
         codes.delete(f.get('code') ?? '');
-        if (!c || c.clientId !== f.get('client_id') || c.redirectUri !== f.get('redirect_uri') || s256(f.get('code_verifier') ?? '') !== c.challenge) return json(res, 400, { error: 'invalid_grant' });
+        if (
+          !c ||
+          c.clientId !== f.get('client_id') ||
+          c.redirectUri !== f.get('redirect_uri') ||
+          s256(f.get('code_verifier') ?? '') !== c.challenge
+        )
+          return json(res, 400, { error: 'invalid_grant' });
         return json(res, 200, issue(c.sub, c.clientId));
       }
       if (req.method === 'GET' && u.pathname === '/userinfo') {
@@ -123,8 +156,16 @@ export async function startCimdIdp(o: { accessTokenTtl?: number } = {}): Promise
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    url, counters, documents,
-    isActive: (t) => { const a = access.get(t); return !!a && a.exp > Date.now(); },
-    async close() { server.closeAllConnections(); await new Promise<void>((r) => server.close(() => r())); },
+    url,
+    counters,
+    documents,
+    isActive: (t) => {
+      const a = access.get(t);
+      return !!a && a.exp > Date.now();
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
   };
 }

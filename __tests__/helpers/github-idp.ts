@@ -18,10 +18,30 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface GitHubUser { id: number; login: string; name: string; email: string | null; emails: Array<{ email: string; primary: boolean; verified: boolean }>; company?: string }
+export interface GitHubUser {
+  id: number;
+  login: string;
+  name: string;
+  email: string | null;
+  emails: Array<{ email: string; primary: boolean; verified: boolean }>;
+  company?: string;
+}
 export const GITHUB_USERS: Record<string, GitHubUser> = {
-  octocat: { id: 583231, login: 'octocat', name: 'The Octocat', email: null, company: '@github', emails: [{ email: 'octocat@github.com', primary: true, verified: true }] },
-  hubot: { id: 1000042, login: 'hubot', name: 'Hubot', email: 'hubot@example.com', emails: [{ email: 'hubot@example.com', primary: true, verified: true }] },
+  octocat: {
+    id: 583231,
+    login: 'octocat',
+    name: 'The Octocat',
+    email: null,
+    company: '@github',
+    emails: [{ email: 'octocat@github.com', primary: true, verified: true }],
+  },
+  hubot: {
+    id: 1000042,
+    login: 'hubot',
+    name: 'Hubot',
+    email: 'hubot@example.com',
+    emails: [{ email: 'hubot@example.com', primary: true, verified: true }],
+  },
 };
 
 export interface GitHubIdpOptions {
@@ -36,11 +56,28 @@ export interface GitHubIdpOptions {
   formOnly?: boolean;
 }
 
-interface Grant { login: string; scope: string }
-interface Token { grant: Grant; expiresAt: number | undefined }
+interface Grant {
+  login: string;
+  scope: string;
+}
+interface Token {
+  grant: Grant;
+  expiresAt: number | undefined;
+}
 export interface GitHubIdp {
   url: string;
-  counters: { authorize: number; token: number; code: number; refresh: number; user: number; emails: number; grantDeleted: number; tokenErrors: string[]; jsonAnswers: number; formAnswers: number };
+  counters: {
+    authorize: number;
+    token: number;
+    code: number;
+    refresh: number;
+    user: number;
+    emails: number;
+    grantDeleted: number;
+    tokenErrors: string[];
+    jsonAnswers: number;
+    formAnswers: number;
+  };
   setCallbackUrl(url: string): void;
   /** Is this access token alive? */
   isActive(accessToken: string): boolean;
@@ -64,7 +101,18 @@ export async function startGitHubIdp(o: GitHubIdpOptions): Promise<GitHubIdp> {
   let callbackUrl = o.callbackUrl ?? '';
   const ttl = o.accessTokenTtl ?? 28800;
   const refreshTtl = o.refreshTokenTtl ?? 15811200;
-  const counters: GitHubIdp['counters'] = { authorize: 0, token: 0, code: 0, refresh: 0, user: 0, emails: 0, grantDeleted: 0, tokenErrors: [], jsonAnswers: 0, formAnswers: 0 };
+  const counters: GitHubIdp['counters'] = {
+    authorize: 0,
+    token: 0,
+    code: 0,
+    refresh: 0,
+    user: 0,
+    emails: 0,
+    grantDeleted: 0,
+    tokenErrors: [],
+    jsonAnswers: 0,
+    formAnswers: 0,
+  };
   const pending = new Map<string, { redirectUri: string; state: string; scope: string; challenge: string | undefined }>();
   const codes = new Map<string, { grant: Grant; redirectUri: string; challenge: string | undefined }>();
   const access = new Map<string, Token>();
@@ -87,12 +135,21 @@ export async function startGitHubIdp(o: GitHubIdpOptions): Promise<GitHubIdp> {
   };
   const answer = (req: IncomingMessage, res: ServerResponse, payload: Record<string, string | number>) => {
     const json = !o.formOnly && (req.headers.accept ?? '').includes('application/json');
-    if (json) counters.jsonAnswers += 1; else counters.formAnswers += 1;
+    if (json) counters.jsonAnswers += 1;
+    else counters.formAnswers += 1;
     if (typeof payload.error === 'string') counters.tokenErrors.push(payload.error);
     res.writeHead(200, { 'content-type': json ? 'application/json; charset=utf-8' : 'application/x-www-form-urlencoded; charset=utf-8' });
-    res.end(json ? JSON.stringify(payload) : new URLSearchParams(Object.entries(payload).map(([k, v]) => [k, String(v)] as [string, string])).toString());
+    res.end(
+      json
+        ? JSON.stringify(payload)
+        : new URLSearchParams(Object.entries(payload).map(([k, v]) => [k, String(v)] as [string, string])).toString(),
+    );
   };
-  const err = (error: string, description: string) => ({ error, error_description: description, error_uri: 'https://docs.github.com/apps/troubleshooting-oauth-app-access-token-request-errors' });
+  const err = (error: string, description: string) => ({
+    error,
+    error_description: description,
+    error_uri: 'https://docs.github.com/apps/troubleshooting-oauth-app-access-token-request-errors',
+  });
   const api = (res: ServerResponse, status: number, payload?: unknown) => {
     res.writeHead(status, payload === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' });
     res.end(payload === undefined ? undefined : JSON.stringify(payload));
@@ -113,19 +170,35 @@ export async function startGitHubIdp(o: GitHubIdpOptions): Promise<GitHubIdp> {
         const q = url.searchParams;
         if (q.get('client_id') !== o.clientId) return api(res, 404, { message: 'Not Found' });
         const redirectUri = q.get('redirect_uri') ?? callbackUrl;
-        if (redirectUri !== callbackUrl) { res.writeHead(400, { 'content-type': 'text/html' }); return res.end('<p>The redirect_uri is not associated with this application.</p>'); }
+        if (redirectUri !== callbackUrl) {
+          res.writeHead(400, { 'content-type': 'text/html' });
+          return res.end('<p>The redirect_uri is not associated with this application.</p>');
+        }
         const method = q.get('code_challenge_method');
-        if (q.get('code_challenge') && method !== 'S256') { res.writeHead(400, { 'content-type': 'text/html' }); return res.end('<p>Only S256 is supported.</p>'); }
+        if (q.get('code_challenge') && method !== 'S256') {
+          res.writeHead(400, { 'content-type': 'text/html' });
+          return res.end('<p>Only S256 is supported.</p>');
+        }
         const id = rand('');
-        pending.set(id, { redirectUri, state: q.get('state') ?? '', scope: (q.get('scope') ?? '').split(/[ ,]+/).filter(Boolean).join(','), challenge: q.get('code_challenge') ?? undefined });
+        pending.set(id, {
+          redirectUri,
+          state: q.get('state') ?? '',
+          scope: (q.get('scope') ?? '').split(/[ ,]+/).filter(Boolean).join(','),
+          challenge: q.get('code_challenge') ?? undefined,
+        });
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        return res.end(`<form method="post" action="/session"><input type="hidden" name="authorize" value="${id}"><input name="login"><input name="password" type="password"><button type="submit">Sign in</button></form>`);
+        return res.end(
+          `<form method="post" action="/session"><input type="hidden" name="authorize" value="${id}"><input name="login"><input name="password" type="password"><button type="submit">Sign in</button></form>`,
+        );
       }
       if (route === 'POST /session') {
         const f = new URLSearchParams(await body(req));
         const p = pending.get(f.get('authorize') ?? '');
         const login = f.get('login') ?? '';
-        if (!p || !GITHUB_USERS[login]) { res.writeHead(401, { 'content-type': 'text/html' }); return res.end('<p>Incorrect username or password.</p>'); }
+        if (!p || !GITHUB_USERS[login]) {
+          res.writeHead(401, { 'content-type': 'text/html' });
+          return res.end('<p>Incorrect username or password.</p>');
+        }
         pending.delete(f.get('authorize')!);
         const code = rand('');
         codes.set(code, { grant: { login, scope: p.scope }, redirectUri: p.redirectUri, challenge: p.challenge });
@@ -138,13 +211,17 @@ export async function startGitHubIdp(o: GitHubIdpOptions): Promise<GitHubIdp> {
       if (route === 'POST /login/oauth/access_token') {
         counters.token += 1;
         const raw = await body(req);
-        const f = (req.headers['content-type'] ?? '').includes('json') ? new URLSearchParams(JSON.parse(raw) as Record<string, string>) : new URLSearchParams(raw);
+        const f = (req.headers['content-type'] ?? '').includes('json')
+          ? new URLSearchParams(JSON.parse(raw) as Record<string, string>)
+          : new URLSearchParams(raw);
         // GitHub documents client_id and client_secret as body parameters.
-        if (f.get('client_id') !== o.clientId || f.get('client_secret') !== o.clientSecret) return answer(req, res, err('incorrect_client_credentials', 'The client_id and/or client_secret passed are incorrect.'));
+        if (f.get('client_id') !== o.clientId || f.get('client_secret') !== o.clientSecret)
+          return answer(req, res, err('incorrect_client_credentials', 'The client_id and/or client_secret passed are incorrect.'));
         if (f.get('grant_type') === 'refresh_token') {
           counters.refresh += 1;
           const t = refresh.get(f.get('refresh_token') ?? '');
-          if (!t || (t.expiresAt ?? Infinity) <= Date.now()) return answer(req, res, err('bad_refresh_token', 'The refresh token passed is incorrect or expired.'));
+          if (!t || (t.expiresAt ?? Infinity) <= Date.now())
+            return answer(req, res, err('bad_refresh_token', 'The refresh token passed is incorrect or expired.'));
           revokeGrant(t.grant); // the used refresh token and the old access token stop working
           return answer(req, res, issue(t.grant));
         }
@@ -152,26 +229,53 @@ export async function startGitHubIdp(o: GitHubIdpOptions): Promise<GitHubIdp> {
         const c = codes.get(f.get('code') ?? '');
         codes.delete(f.get('code') ?? '');
         if (!c) return answer(req, res, err('bad_verification_code', 'The code passed is incorrect or expired.'));
-        if (f.has('redirect_uri') && f.get('redirect_uri') !== c.redirectUri) return answer(req, res, err('redirect_uri_mismatch', 'The redirect_uri MUST match the registered callback URL for this application.'));
-        if (c.challenge && hash(f.get('code_verifier') ?? '') !== c.challenge) return answer(req, res, err('bad_verification_code', 'The code passed is incorrect or expired.'));
+        if (f.has('redirect_uri') && f.get('redirect_uri') !== c.redirectUri)
+          return answer(
+            req,
+            res,
+            err('redirect_uri_mismatch', 'The redirect_uri MUST match the registered callback URL for this application.'),
+          );
+        if (c.challenge && hash(f.get('code_verifier') ?? '') !== c.challenge)
+          return answer(req, res, err('bad_verification_code', 'The code passed is incorrect or expired.'));
         return answer(req, res, issue(c.grant));
       }
       if (url.pathname.startsWith('/user') || url.pathname.startsWith('/applications/')) {
-        if (!req.headers['user-agent']) return api(res, 403, { message: 'Request forbidden by administrative rules. Please make sure your request has a User-Agent header' });
+        if (!req.headers['user-agent'])
+          return api(res, 403, {
+            message: 'Request forbidden by administrative rules. Please make sure your request has a User-Agent header',
+          });
       }
       if (route === 'GET /user' || route === 'GET /user/emails') {
         const t = bearer(req);
         if (!t) return api(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
         const u = GITHUB_USERS[t.grant.login]!;
-        if (route === 'GET /user') { counters.user += 1; return api(res, 200, { login: u.login, id: u.id, node_id: `U_${u.id}`, type: 'User', name: u.name, company: u.company ?? null, email: u.email }); }
+        if (route === 'GET /user') {
+          counters.user += 1;
+          return api(res, 200, {
+            login: u.login,
+            id: u.id,
+            node_id: `U_${u.id}`,
+            type: 'User',
+            name: u.name,
+            company: u.company ?? null,
+            email: u.email,
+          });
+        }
         counters.emails += 1;
         if (!t.grant.scope.split(',').includes('user:email')) return api(res, 404, { message: 'Not Found' });
-        return api(res, 200, u.emails.map((e) => ({ ...e, visibility: e.primary ? 'public' : null })));
+        return api(
+          res,
+          200,
+          u.emails.map((e) => ({ ...e, visibility: e.primary ? 'public' : null })),
+        );
       }
       const grantRoute = /^\/applications\/([^/]+)\/grant$/.exec(url.pathname);
       if (req.method === 'DELETE' && grantRoute) {
-        const [user, pass] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /i, ''), 'base64').toString('utf8').split(':');
-        if (decodeURIComponent(grantRoute[1]!) !== o.clientId || user !== o.clientId || pass !== o.clientSecret) return api(res, 404, { message: 'Not Found' });
+        const [user, pass] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /i, ''), 'base64')
+          .toString('utf8')
+          .split(':');
+        if (decodeURIComponent(grantRoute[1]!) !== o.clientId || user !== o.clientId || pass !== o.clientSecret)
+          return api(res, 404, { message: 'Not Found' });
         const { access_token: at } = JSON.parse((await body(req)) || '{}') as { access_token?: string };
         const t = at ? access.get(at) : undefined;
         // GitHub wants "a valid OAuth access_token": an expired one finds nothing.
@@ -188,14 +292,25 @@ export async function startGitHubIdp(o: GitHubIdpOptions): Promise<GitHubIdp> {
   return {
     url,
     counters,
-    setCallbackUrl(u) { callbackUrl = u; },
+    setCallbackUrl(u) {
+      callbackUrl = u;
+    },
     liveTokens(login) {
       let n = 0;
-      for (const m of [access, refresh]) for (const t of m.values()) if (t.grant.login === login && (t.expiresAt === undefined || t.expiresAt > Date.now())) n += 1;
+      for (const m of [access, refresh])
+        for (const t of m.values()) if (t.grant.login === login && (t.expiresAt === undefined || t.expiresAt > Date.now())) n += 1;
       return n;
     },
-    revokeUser(login) { for (const m of [access, refresh]) for (const [k, t] of m) if (t.grant.login === login) m.delete(k); },
-    isActive: (t) => { const a = access.get(t); return !!a && (a.expiresAt === undefined || a.expiresAt > Date.now()); },
-    async close() { server.closeAllConnections(); await new Promise<void>((r) => server.close(() => r())); },
+    revokeUser(login) {
+      for (const m of [access, refresh]) for (const [k, t] of m) if (t.grant.login === login) m.delete(k);
+    },
+    isActive: (t) => {
+      const a = access.get(t);
+      return !!a && (a.expiresAt === undefined || a.expiresAt > Date.now());
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
   };
 }

@@ -38,7 +38,10 @@ export function mountMcpServerV2(app: Express | Router, path: string, middleware
     try {
       const server = buildServerV2(options);
       const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-      res.on('close', () => { void transport.close(); void server.close(); });
+      res.on('close', () => {
+        void transport.close();
+        void server.close();
+      });
       await server.connect(transport);
       await transport.handleRequest(req, res, req.body);
     } catch (err) {
@@ -62,9 +65,19 @@ const asV2 = (p: TestOAuthClientProvider) => p as unknown as OAuthClientProvider
  * The v2 SDK's flow: connect → 401 → browser authorization → finishAuth(code, iss) → connect again.
  * Version negotiation `auto` (probe for 2026-07-28, fall back to 2025) unless told `legacy`.
  */
-export async function connectV2Client(options: { serverUrl: string; browser: TestBrowser; login: string; provider?: TestOAuthClientProvider; negotiation?: 'auto' | 'legacy' }): Promise<ConnectedV2Client> {
+export async function connectV2Client(options: {
+  serverUrl: string;
+  browser: TestBrowser;
+  login: string;
+  provider?: TestOAuthClientProvider;
+  negotiation?: 'auto' | 'legacy';
+}): Promise<ConnectedV2Client> {
   const provider = options.provider ?? new TestOAuthClientProvider();
-  const newClient = () => new Client({ name: 'mcp-oauth-proxy-test-client-v2', version: '1.0.0' }, { versionNegotiation: { mode: options.negotiation ?? 'auto' } });
+  const newClient = () =>
+    new Client(
+      { name: 'mcp-oauth-proxy-test-client-v2', version: '1.0.0' },
+      { versionNegotiation: { mode: options.negotiation ?? 'auto' } },
+    );
   const first = new StreamableHTTPClientTransport(new URL(options.serverUrl), { authProvider: asV2(provider) });
   try {
     const client = newClient();
@@ -83,13 +96,18 @@ export async function connectV2Client(options: { serverUrl: string; browser: Tes
 }
 
 /** Runs the provider's last authorization URL through the browser and returns what reached the redirect URI. */
-export async function completeAuthorization(provider: TestOAuthClientProvider, browser: TestBrowser, login: string): Promise<AuthorizationCallback> {
+export async function completeAuthorization(
+  provider: TestOAuthClientProvider,
+  browser: TestBrowser,
+  login: string,
+): Promise<AuthorizationCallback> {
   const authUrl = provider.lastAuthorizationUrl;
   if (!authUrl) throw new Error('the SDK did not start an authorization');
   const { url } = await browser.authorize(authUrl, { login, stopAt: (u) => u.href.startsWith(provider.redirectUrl) });
   const p = url.searchParams;
   const callback: AuthorizationCallback = { url, code: p.get('code'), state: p.get('state'), iss: p.get('iss'), error: p.get('error') };
-  if (callback.error || !callback.code) throw new Error(`authorization failed: ${callback.error ?? 'no code'} ${p.get('error_description') ?? ''}`);
+  if (callback.error || !callback.code)
+    throw new Error(`authorization failed: ${callback.error ?? 'no code'} ${p.get('error_description') ?? ''}`);
   return callback;
 }
 
@@ -99,5 +117,9 @@ export async function callToolV2<T = any>(client: Client, name: string): Promise
   const first = result.content?.[0];
   const body = first && first.type === 'text' ? first.text : '';
   if (result.isError) throw new Error(`tool ${name} failed: ${body}`);
-  try { return JSON.parse(body) as T; } catch { return body as T; }
+  try {
+    return JSON.parse(body) as T;
+  } catch {
+    return body as T;
+  }
 }

@@ -15,7 +15,9 @@ import type { CallToolResult, ServerNotification, ServerRequest } from '@modelco
 import type { TestBrowser } from './browser.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
-interface UpstreamTokens { getToken(providerId: string): Promise<string> }
+interface UpstreamTokens {
+  getToken(providerId: string): Promise<string>;
+}
 
 const text = (value: unknown, isError = false): CallToolResult => ({
   content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value) }],
@@ -24,14 +26,18 @@ const text = (value: unknown, isError = false): CallToolResult => ({
 
 function buildServer(options: { userinfoUrl: string; providerId?: string }): McpServer {
   const server = new McpServer({ name: 'test-mcp-server', version: '1.0.0' });
-  server.registerTool('whoami', { description: 'Userinfo from the upstream IdP, fetched with the upstream access token' }, async (extra: Extra) => {
-    const upstream = extra.authInfo?.extra?.upstreamTokens as UpstreamTokens | undefined;
-    if (!upstream) return text('no upstreamTokens on authInfo.extra', true);
-    const token = await upstream.getToken(options.providerId ?? 'upstream');
-    const res = await fetch(options.userinfoUrl, { headers: { authorization: `Bearer ${token}` } });
-    if (!res.ok) return text(`userinfo failed with HTTP ${res.status}`, true);
-    return text(await res.json());
-  });
+  server.registerTool(
+    'whoami',
+    { description: 'Userinfo from the upstream IdP, fetched with the upstream access token' },
+    async (extra: Extra) => {
+      const upstream = extra.authInfo?.extra?.upstreamTokens as UpstreamTokens | undefined;
+      if (!upstream) return text('no upstreamTokens on authInfo.extra', true);
+      const token = await upstream.getToken(options.providerId ?? 'upstream');
+      const res = await fetch(options.userinfoUrl, { headers: { authorization: `Bearer ${token}` } });
+      if (!res.ok) return text(`userinfo failed with HTTP ${res.status}`, true);
+      return text(await res.json());
+    },
+  );
   server.registerTool('claims', { description: 'What the proxy put in authInfo (never the token)' }, async (extra: Extra) => {
     const auth = extra.authInfo;
     const more = (auth?.extra ?? {}) as Record<string, unknown>;
@@ -101,20 +107,43 @@ export class TestOAuthClientProvider implements OAuthClientProvider {
     };
   }
 
-  get clientMetadata(): OAuthClientMetadata { return this.#metadata; }
-  state(): string { this.lastState = randomBytes(16).toString('base64url'); return this.lastState; }
-  clientInformation(): OAuthClientInformationMixed | undefined { return this.#client; }
-  saveClientInformation(info: OAuthClientInformationMixed): void { this.#client = info; }
-  tokens(): OAuthTokens | undefined { return this.#tokens; }
-  saveTokens(tokens: OAuthTokens): void { this.#tokens = tokens; this.savedTokens.push(tokens); }
-  redirectToAuthorization(url: URL): void { this.lastAuthorizationUrl = url; this.authorizationUrls.push(url); }
-  saveCodeVerifier(verifier: string): void { this.#verifier = verifier; }
+  get clientMetadata(): OAuthClientMetadata {
+    return this.#metadata;
+  }
+  state(): string {
+    this.lastState = randomBytes(16).toString('base64url');
+    return this.lastState;
+  }
+  clientInformation(): OAuthClientInformationMixed | undefined {
+    return this.#client;
+  }
+  saveClientInformation(info: OAuthClientInformationMixed): void {
+    this.#client = info;
+  }
+  tokens(): OAuthTokens | undefined {
+    return this.#tokens;
+  }
+  saveTokens(tokens: OAuthTokens): void {
+    this.#tokens = tokens;
+    this.savedTokens.push(tokens);
+  }
+  redirectToAuthorization(url: URL): void {
+    this.lastAuthorizationUrl = url;
+    this.authorizationUrls.push(url);
+  }
+  saveCodeVerifier(verifier: string): void {
+    this.#verifier = verifier;
+  }
   codeVerifier(): string {
     if (!this.#verifier) throw new Error('no code verifier saved');
     return this.#verifier;
   }
-  saveDiscoveryState(state: OAuthDiscoveryState): void { this.#discovery = state; }
-  discoveryState(): OAuthDiscoveryState | undefined { return this.#discovery; }
+  saveDiscoveryState(state: OAuthDiscoveryState): void {
+    this.#discovery = state;
+  }
+  discoveryState(): OAuthDiscoveryState | undefined {
+    return this.#discovery;
+  }
   invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery'): void {
     this.invalidations.push(scope);
     if (scope === 'all' || scope === 'client') this.#client = undefined;
@@ -125,11 +154,21 @@ export class TestOAuthClientProvider implements OAuthClientProvider {
 }
 
 /** What came back on the MCP client's redirect URI. */
-export interface AuthorizationCallback { url: URL; code: string | null; state: string | null; iss: string | null; error: string | null }
+export interface AuthorizationCallback {
+  url: URL;
+  code: string | null;
+  state: string | null;
+  iss: string | null;
+  error: string | null;
+}
 
 /** Thrown by connectMcpClient when the redirect carries `error` (e.g. consent denied). */
 export class AuthorizationCallbackError extends Error {
-  constructor(readonly error: string, readonly errorDescription: string | null, readonly callback: AuthorizationCallback) {
+  constructor(
+    readonly error: string,
+    readonly errorDescription: string | null,
+    readonly callback: AuthorizationCallback,
+  ) {
     super(`authorization failed: ${error}${errorDescription ? ` (${errorDescription})` : ''}`);
     this.name = 'AuthorizationCallbackError';
   }

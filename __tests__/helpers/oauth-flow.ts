@@ -8,7 +8,10 @@ import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface Pkce { verifier: string; challenge: string }
+export interface Pkce {
+  verifier: string;
+  challenge: string;
+}
 
 /** A fresh S256 PKCE pair. */
 export function pkce(): Pkce {
@@ -16,12 +19,21 @@ export function pkce(): Pkce {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
-export interface RegisteredClientInfo { client_id: string; client_secret?: string; redirect_uris: string[]; [k: string]: unknown }
+export interface RegisteredClientInfo {
+  client_id: string;
+  client_secret?: string;
+  redirect_uris: string[];
+  [k: string]: unknown;
+}
 
 /** POST `<issuer>/register`; throws with the error body unless 201. */
 export async function registerClient(issuer: string, metadata: Record<string, unknown>): Promise<RegisteredClientInfo> {
-  const res = await fetch(`${issuer}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(metadata) });
-  const body = await res.json() as RegisteredClientInfo;
+  const res = await fetch(`${issuer}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(metadata),
+  });
+  const body = (await res.json()) as RegisteredClientInfo;
   if (res.status !== 201) throw new Error(`registration failed with HTTP ${res.status}: ${JSON.stringify(body)}`);
   return body;
 }
@@ -51,11 +63,24 @@ export function authorizeUrl(issuer: string, p: AuthorizeParams): URL {
 }
 
 /** The authorization_code grant for a public client (or `client_secret_post`). Returns status and JSON body. */
-export async function exchangeCode(issuer: string, p: { clientId: string; code: string; verifier: string; redirectUri: string; clientSecret?: string }): Promise<{ status: number; body: Record<string, any> }> {
-  const form = new URLSearchParams({ grant_type: 'authorization_code', code: p.code, code_verifier: p.verifier, redirect_uri: p.redirectUri, client_id: p.clientId });
+export async function exchangeCode(
+  issuer: string,
+  p: { clientId: string; code: string; verifier: string; redirectUri: string; clientSecret?: string },
+): Promise<{ status: number; body: Record<string, any> }> {
+  const form = new URLSearchParams({
+    grant_type: 'authorization_code',
+    code: p.code,
+    code_verifier: p.verifier,
+    redirect_uri: p.redirectUri,
+    client_id: p.clientId,
+  });
   if (p.clientSecret) form.set('client_secret', p.clientSecret);
-  const res = await fetch(`${issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
-  return { status: res.status, body: await res.json() as Record<string, any> };
+  const res = await fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form.toString(),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
 export interface RequestWatch {
@@ -83,6 +108,8 @@ export function watchRequests(port: number): RequestWatch {
   return {
     requests,
     count: (path) => requests.filter((r) => r.split(' ')[1] === path).length,
-    stop: () => { diagnostics.unsubscribe('http.server.request.start', listener); },
+    stop: () => {
+      diagnostics.unsubscribe('http.server.request.start', listener);
+    },
   };
 }

@@ -8,8 +8,14 @@ export const TEST_VAULT_KEY = 'test-vault-key-0123456789-abcdefghijklmnop';
 /** A logger that records, so tests can assert on warnings and on what is never logged. */
 export function recordingLogger() {
   const lines: Array<{ level: string; obj: unknown; msg: string | undefined }> = [];
-  const log = (level: string) => (obj: unknown, msg?: string) => { lines.push({ level, obj, msg }); };
-  return { lines, logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }, text: () => JSON.stringify(lines) };
+  const log = (level: string) => (obj: unknown, msg?: string) => {
+    lines.push({ level, obj, msg });
+  };
+  return {
+    lines,
+    logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+    text: () => JSON.stringify(lines),
+  };
 }
 
 /**
@@ -35,6 +41,8 @@ export function proxyApp(overrides: Partial<OAuthProxyOptions> = {}): { app: Exp
   const app = express();
   app.use(oauth.wellKnown);
   app.use('/oauth', oauth);
-  app.all('/mcp', oauth.requireSession(), (req, res) => { res.json({ ok: true, sub: (req.auth?.extra as { sub?: string }).sub }); });
+  app.all('/mcp', oauth.requireSession(), (req, res) => {
+    res.json({ ok: true, sub: (req.auth?.extra as { sub?: string }).sub });
+  });
   return { app, oauth, store };
 }

@@ -29,12 +29,17 @@ export interface PersistentRedisServer {
 }
 
 const spawned = new Set<ChildProcess>();
-process.once('exit', () => { for (const child of spawned) child.kill('SIGKILL'); });
+process.once('exit', () => {
+  for (const child of spawned) child.kill('SIGKILL');
+});
 
 function pings(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: HOST, port });
-    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
     socket.setTimeout(1_000, () => done(false));
     socket.once('error', () => done(false));
     socket.once('connect', () => socket.write('PING\r\n'));
@@ -47,7 +52,10 @@ async function spawnRedis(port: number, dir: string): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   spawned.add(child);
   child.once('exit', () => spawned.delete(child));
-  await waitFor(() => (child.exitCode === null ? pings(port) : Promise.reject(new Error(`redis-server on ${port} exited`))), `redis-server on ${port} answers`);
+  await waitFor(
+    () => (child.exitCode === null ? pings(port) : Promise.reject(new Error(`redis-server on ${port} exited`))),
+    `redis-server on ${port} answers`,
+  );
   return child;
 }
 

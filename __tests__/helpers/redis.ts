@@ -34,7 +34,9 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
 
 // Every process spawned here, killed on exit even if a test forgot to stop it.
 const spawned = new Set<ChildProcess>();
-process.once('exit', () => { for (const child of spawned) child.kill('SIGKILL'); });
+process.once('exit', () => {
+  for (const child of spawned) child.kill('SIGKILL');
+});
 
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -57,7 +59,10 @@ async function freePort(): Promise<number> {
 function pings(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: HOST, port });
-    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
     socket.setTimeout(1_000, () => done(false));
     socket.once('error', () => done(false));
     socket.once('connect', () => socket.write('PING\r\n'));
@@ -66,10 +71,17 @@ function pings(port: number): Promise<boolean> {
 }
 
 async function spawnRedis(port: number, dir: string, extra: string[] = []): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, ...extra], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, ...extra],
+    { stdio: 'ignore' },
+  );
   spawned.add(child);
   child.once('exit', () => spawned.delete(child));
-  await waitFor(() => child.exitCode === null ? pings(port) : Promise.reject(new Error(`redis-server on ${port} exited`)), `redis-server on ${port} answers`);
+  await waitFor(
+    () => (child.exitCode === null ? pings(port) : Promise.reject(new Error(`redis-server on ${port} exited`))),
+    `redis-server on ${port} answers`,
+  );
   return child;
 }
 
@@ -133,12 +145,27 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     const ports: number[] = [];
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
-      children.push(await spawnRedis(port, dir, ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '5000']));
+      children.push(
+        await spawnRedis(port, dir, [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          '5000',
+        ]),
+      );
       ports.push(port);
     }
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `${HOST}:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: 30_000,
+    });
     for (const port of ports) {
-      await waitFor(async () => (await run('redis-cli', ['-h', HOST, '-p', String(port), 'cluster', 'info'])).stdout.includes('cluster_state:ok'), `cluster node ${port} is ok`, 30_000);
+      await waitFor(
+        async () => (await run('redis-cli', ['-h', HOST, '-p', String(port), 'cluster', 'info'])).stdout.includes('cluster_state:ok'),
+        `cluster node ${port} is ok`,
+        30_000,
+      );
     }
     return { rootNodes: ports.map((p) => ({ url: `redis://${HOST}:${p}` })), ports, stop };
   } catch (err) {

@@ -60,7 +60,9 @@ export class RedisStores {
   };
 
   /** Raw Redis access (assertions): the full key of a store key. */
-  key(k: string): string { return this.prefix + k; }
+  key(k: string): string {
+    return this.prefix + k;
+  }
 
   async close(): Promise<void> {
     for (const s of this.stores) await s.close();
@@ -92,22 +94,39 @@ export async function signIn(stack: Stack, login = 'alice'): Promise<SignedIn> {
   const { sid } = await callTool<{ sid: string }>(connected.client, 'claims');
   const tokens = connected.provider.tokens()!;
   return {
-    ...connected, sid, accessToken: tokens.access_token, refreshToken: tokens.refresh_token!,
+    ...connected,
+    sid,
+    accessToken: tokens.access_token,
+    refreshToken: tokens.refresh_token!,
     clientId: connected.provider.clientInformation()!.client_id,
   };
 }
 
 /** Polls until the stored upstream access token is within `skewSeconds` of expiry (or past `expiry`). */
-export async function untilUpstreamStale(store: Store, sid: string, skewSeconds: number, providerId = 'upstream'): Promise<UpstreamTokenSet> {
+export async function untilUpstreamStale(
+  store: Store,
+  sid: string,
+  skewSeconds: number,
+  providerId = 'upstream',
+): Promise<UpstreamTokenSet> {
   const vault = vaultOf(store);
-  return eventually(async () => {
-    const set = await vault.get(sid, providerId);
-    if (!set?.expires_at) throw new Error('no upstream token with an expiry is stored');
-    return set.expires_at * 1000 - Date.now() <= skewSeconds * 1000 ? set : undefined;
-  }, 'the upstream token is within the refresh skew', 30_000);
+  return eventually(
+    async () => {
+      const set = await vault.get(sid, providerId);
+      if (!set?.expires_at) throw new Error('no upstream token with an expiry is stored');
+      return set.expires_at * 1000 - Date.now() <= skewSeconds * 1000 ? set : undefined;
+    },
+    'the upstream token is within the refresh skew',
+    30_000,
+  );
 }
 
-export interface ToolHttpResult { status: number; wwwAuthenticate: string | null; result?: CallToolResult; text?: string }
+export interface ToolHttpResult {
+  status: number;
+  wwwAuthenticate: string | null;
+  result?: CallToolResult;
+  text?: string;
+}
 
 /** `tools/call` as a plain JSON-RPC POST with a bearer token (the stateless SDK server needs no initialize). */
 export async function callToolHttp(mcpUrl: string, accessToken: string, name: string): Promise<ToolHttpResult> {
@@ -120,7 +139,11 @@ export async function callToolHttp(mcpUrl: string, accessToken: string, name: st
   const out: ToolHttpResult = { status: res.status, wwwAuthenticate: res.headers.get('www-authenticate') };
   if (res.status !== 200) return out;
   const json = (res.headers.get('content-type') ?? '').includes('text/event-stream')
-    ? body.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('')
+    ? body
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trim())
+        .join('')
     : body;
   const msg = JSON.parse(json) as { result?: CallToolResult; error?: unknown };
   if (!msg.result) throw new Error(`tools/call returned no result: ${JSON.stringify(msg.error)}`);
@@ -131,11 +154,16 @@ export async function callToolHttp(mcpUrl: string, accessToken: string, name: st
 /** A form POST to the proxy's token or revoke endpoint; `auth` adds HTTP Basic credentials. */
 export async function formPost(url: string, params: Record<string, string>, auth?: { id: string; secret: string }) {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-  if (auth) headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(auth.id)}:${encodeURIComponent(auth.secret)}`).toString('base64')}`;
+  if (auth)
+    headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(auth.id)}:${encodeURIComponent(auth.secret)}`).toString('base64')}`;
   const res = await fetch(url, { method: 'POST', headers, body: new URLSearchParams(params).toString() });
   const text = await res.text();
   let json: Record<string, any> = {};
-  try { json = text ? JSON.parse(text) : {}; } catch { /* not JSON */ }
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    /* not JSON */
+  }
   return { status: res.status, json, headers: res.headers };
 }
 
@@ -144,14 +172,20 @@ export function refreshGrant(stack: Stack, clientId: string, refreshToken: strin
   return formPost(`${stack.issuer}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId });
 }
 
-export interface Probe { url: string; close(): Promise<void> }
-export type ProbeResult = { token: string | null } | { error: { name: string; retryable?: boolean; authorizeUrl?: string; message: string } };
+export interface Probe {
+  url: string;
+  close(): Promise<void>;
+}
+export type ProbeResult =
+  { token: string | null } | { error: { name: string; retryable?: boolean; authorizeUrl?: string; message: string } };
 
 /**
  * A second app mounting `oauth.requireSession()` on `GET /probe?mode=get|try`,
  * answering what `req.upstreamTokens.getToken()` / `tryGetToken()` resolved to or threw.
  */
-export async function startProbe(oauth: OAuthProxy): Promise<Probe & { ask(accessToken: string, mode: 'get' | 'try'): Promise<ProbeResult> }> {
+export async function startProbe(
+  oauth: OAuthProxy,
+): Promise<Probe & { ask(accessToken: string, mode: 'get' | 'try'): Promise<ProbeResult> }> {
   const app = express();
   app.get('/probe', oauth.requireSession(), async (req, res) => {
     try {
@@ -172,7 +206,11 @@ export async function startProbe(oauth: OAuthProxy): Promise<Probe & { ask(acces
       if (res.status !== 200) throw new Error(`probe answered HTTP ${res.status}`);
       return (await res.json()) as ProbeResult;
     },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 

@@ -18,7 +18,12 @@ import { freePort } from './idp.js';
 export interface ShapedIdpOptions {
   /** The issuer's path, e.g. `/oauth2/default`, `/realms/demo`; `''` for the origin. */
   path: string;
-  client: { clientId: string; clientSecret: string; redirectUri: string; tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' };
+  client: {
+    clientId: string;
+    clientSecret: string;
+    redirectUri: string;
+    tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+  };
   /** Whether the authorization that started with this /authorize query gets a refresh token. */
   offline: (q: URLSearchParams) => boolean;
   /** An OAuth error code to refuse this /authorize query with (sent back to the redirect URI). */
@@ -41,7 +46,15 @@ export interface ShapedIdp {
   origin: string;
   issuer: string;
   provider: any;
-  counters: { authorize: number; code: number; refresh: number; revocation: number; userinfo: number; registration: number; tokenErrors: string[] };
+  counters: {
+    authorize: number;
+    code: number;
+    refresh: number;
+    revocation: number;
+    userinfo: number;
+    registration: number;
+    tokenErrors: string[];
+  };
   /** Every /authorize query, in order. */
   authorizeQueries: URLSearchParams[];
   close(): Promise<void>;
@@ -53,7 +66,11 @@ async function read(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function forward(port: number, req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function forward(
+  port: number,
+  req: IncomingMessage,
+  body: Buffer,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const headers = { ...req.headers };
     delete headers['content-length'];
@@ -76,11 +93,16 @@ export async function startShapedIdp(o: ShapedIdpOptions): Promise<ShapedIdp> {
   const jwk = { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
   const users = o.users ?? {};
   const config: Record<string, any> = {
-    clients: [{
-      client_id: o.client.clientId, client_secret: o.client.clientSecret, redirect_uris: [o.client.redirectUri],
-      grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
-      token_endpoint_auth_method: o.client.tokenEndpointAuthMethod ?? 'client_secret_basic',
-    }],
+    clients: [
+      {
+        client_id: o.client.clientId,
+        client_secret: o.client.clientSecret,
+        redirect_uris: [o.client.redirectUri],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: o.client.tokenEndpointAuthMethod ?? 'client_secret_basic',
+      },
+    ],
     jwks: { keys: [jwk] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'department', 'groups'] },
@@ -96,7 +118,15 @@ export async function startShapedIdp(o: ShapedIdpOptions): Promise<ShapedIdp> {
     expiresWithSession: async () => false,
     rotateRefreshToken: true,
     clockTolerance: 0,
-    ttl: { AccessToken: o.accessTokenTtl ?? 3600, AuthorizationCode: 60, IdToken: 3600, RefreshToken: 14 * 24 * 3600, Grant: 14 * 24 * 3600, Interaction: 3600, Session: 3600 },
+    ttl: {
+      AccessToken: o.accessTokenTtl ?? 3600,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      RefreshToken: 14 * 24 * 3600,
+      Grant: 14 * 24 * 3600,
+      Interaction: 3600,
+      Session: 3600,
+    },
   };
   o.configure?.(config);
   const provider = new OidcProvider(issuer, config);
@@ -138,7 +168,8 @@ export async function startShapedIdp(o: ShapedIdpOptions): Promise<ShapedIdp> {
       const r = await forward(innerPort, req, body);
       let out: Buffer = r.body;
       const h: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && !['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) h[k] = v;
+      for (const [k, v] of Object.entries(r.headers))
+        if (v !== undefined && !['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) h[k] = v;
       const location = typeof r.headers.location === 'string' ? r.headers.location : undefined;
       if (location?.startsWith(o.client.redirectUri)) {
         const to = new URL(location);
@@ -150,7 +181,8 @@ export async function startShapedIdp(o: ShapedIdpOptions): Promise<ShapedIdp> {
       if (req.method === 'GET' && p === '/.well-known/openid-configuration' && r.status === 200 && o.discovery) {
         out = Buffer.from(JSON.stringify(o.discovery(JSON.parse(out.toString('utf8')) as Record<string, unknown>)));
       }
-      if (form && r.status !== 200) counters.tokenErrors.push(String((JSON.parse(r.body.toString('utf8') || '{}') as { error?: string }).error));
+      if (form && r.status !== 200)
+        counters.tokenErrors.push(String((JSON.parse(r.body.toString('utf8') || '{}') as { error?: string }).error));
       if (form && r.status === 200) {
         const grantType = form.get('grant_type');
         let json = JSON.parse(out.toString('utf8')) as Record<string, unknown>;
@@ -170,13 +202,22 @@ export async function startShapedIdp(o: ShapedIdpOptions): Promise<ShapedIdp> {
       }
       h['content-length'] = String(out.length);
       res.writeHead(r.status, h).end(out);
-    })().catch((err: unknown) => { res.writeHead(502).end(String(err)); });
+    })().catch((err: unknown) => {
+      res.writeHead(502).end(String(err));
+    });
   });
   await new Promise<void>((r) => outer.listen(port, '127.0.0.1', () => r()));
   return {
-    origin, issuer, provider, counters, authorizeQueries,
+    origin,
+    issuer,
+    provider,
+    counters,
+    authorizeQueries,
     async close() {
-      for (const s of [outer, innerServer]) { s.closeAllConnections(); await new Promise<void>((r) => s.close(() => r())); }
+      for (const s of [outer, innerServer]) {
+        s.closeAllConnections();
+        await new Promise<void>((r) => s.close(() => r()));
+      }
     },
   };
 }

@@ -35,7 +35,12 @@ export async function registerClient(issuer: string, metadata: Record<string, un
   const res = await fetch(`${issuer}/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ redirect_uris: [loopbackRedirectUri()], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], ...metadata }),
+    body: JSON.stringify({
+      redirect_uris: [loopbackRedirectUri()],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      ...metadata,
+    }),
   });
   const body = (await res.json()) as RegisteredTestClient;
   if (res.status !== 201) throw new Error(`registerClient: HTTP ${res.status} ${JSON.stringify(body)}`);
@@ -65,12 +70,20 @@ export interface SignInResult {
 }
 
 /** The proxy's /authorize URL for a client, with its own state and PKCE challenge. */
-export function authorizeUrl(issuer: string, p: { clientId: string; redirectUri: string; state: string; challenge: string; scope?: string; resource?: string }): URL {
+export function authorizeUrl(
+  issuer: string,
+  p: { clientId: string; redirectUri: string; state: string; challenge: string; scope?: string; resource?: string },
+): URL {
   const url = new URL(`${issuer}/authorize`);
   url.search = new URLSearchParams({
-    response_type: 'code', client_id: p.clientId, redirect_uri: p.redirectUri, state: p.state,
-    code_challenge: p.challenge, code_challenge_method: 'S256',
-    ...(p.scope ? { scope: p.scope } : {}), ...(p.resource ? { resource: p.resource } : {}),
+    response_type: 'code',
+    client_id: p.clientId,
+    redirect_uri: p.redirectUri,
+    state: p.state,
+    code_challenge: p.challenge,
+    code_challenge_method: 'S256',
+    ...(p.scope ? { scope: p.scope } : {}),
+    ...(p.resource ? { resource: p.resource } : {}),
   }).toString();
   return url;
 }
@@ -86,7 +99,14 @@ export async function signIn(stack: { issuer: string }, client: RegisteredTestCl
   const state = randomBytes(12).toString('base64url');
   const browser = o.browser ?? new TestBrowser();
   const { url } = await browser.authorize(
-    authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri, state, challenge, ...(o.scope ? { scope: o.scope } : {}), ...(o.resource ? { resource: o.resource } : {}) }),
+    authorizeUrl(stack.issuer, {
+      clientId: client.client_id,
+      redirectUri,
+      state,
+      challenge,
+      ...(o.scope ? { scope: o.scope } : {}),
+      ...(o.resource ? { resource: o.resource } : {}),
+    }),
     { login: o.login, stopAt: (u) => u.href.startsWith(redirectUri) },
   );
   const code = url.searchParams.get('code');
@@ -95,7 +115,11 @@ export async function signIn(stack: { issuer: string }, client: RegisteredTestCl
 }
 
 /** POSTs a form to `<issuer>/token`; returns status, headers and the parsed JSON body. */
-export async function tokenRequest(issuer: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: any }> {
+export async function tokenRequest(
+  issuer: string,
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
   const res = await fetch(`${issuer}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
@@ -103,6 +127,10 @@ export async function tokenRequest(issuer: string, form: Record<string, string>,
   });
   const text = await res.text();
   let body: unknown = text;
-  try { body = JSON.parse(text); } catch { /* not JSON: tests assert on it */ }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON: tests assert on it */
+  }
   return { status: res.status, headers: res.headers, body };
 }

@@ -41,7 +41,11 @@ export interface StackOptions {
 }
 
 const listen = (server: Server, port = 0) => new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-const closeServer = (server: Server) => new Promise<void>((r) => { server.closeAllConnections?.(); server.close(() => r()); });
+const closeServer = (server: Server) =>
+  new Promise<void>((r) => {
+    server.closeAllConnections?.();
+    server.close(() => r());
+  });
 
 /**
  * Starts the stack the README describes: `app.use(oauth.wellKnown)`,
@@ -80,7 +84,13 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     mountMcpServer(app, '/mcp', oauth.requireSession(), { userinfoUrl: `${idp.issuer}/me`, providerId: 'upstream' });
     const server = http.createServer(app);
     await listen(server, n === 1 ? port : 0);
-    instances.push({ oauth, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, store, view: namespaced(store, storeNamespace(issuer)) });
+    instances.push({
+      oauth,
+      server,
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      store,
+      view: namespaced(store, storeNamespace(issuer)),
+    });
   }
   const hits = instances.map(() => 0);
   let balancer: Server | undefined;
@@ -90,17 +100,28 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       const i = next++ % n;
       hits[i]! += 1;
       const target = new URL(instances[i]!.url);
-      const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
+      const upstream = http.request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
+      upstream.on('error', () => {
+        res.writeHead(502).end();
       });
-      upstream.on('error', () => { res.writeHead(502).end(); });
       req.pipe(upstream);
     });
     await listen(balancer, port);
   }
   return {
-    idp, base, issuer, mcpUrl: `${base}/mcp`, instances, logs, hits,
+    idp,
+    base,
+    issuer,
+    mcpUrl: `${base}/mcp`,
+    instances,
+    logs,
+    hits,
     async close() {
       if (balancer) await closeServer(balancer);
       for (const inst of instances) {

@@ -57,7 +57,10 @@ export async function startUpstreamStack(
   const server: Server = http.createServer(app);
   await new Promise<void>((r) => server.listen(listen.port ?? at.port, '127.0.0.1', () => r()));
   return {
-    ...at, oauth, logs, view: namespaced(store, storeNamespace(at.issuer)),
+    ...at,
+    oauth,
+    logs,
+    view: namespaced(store, storeNamespace(at.issuer)),
     /** Where this instance listens (another port than the issuer's for a second instance). */
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     async close() {

@@ -28,14 +28,30 @@ let trusted: { app: Express; oauth: OAuthProxy; clientId: string };
 
 beforeAll(async () => {
   idp = await startTestIdp({ redirectUri: `${ISSUER}/callback` });
-  ({ app, oauth } = proxyApp({ provider: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, resource: RESOURCE, scopes: ['openid', 'profile'] }));
-  const reg = await request(app).post('/oauth/register').send({ redirect_uris: [WEB, LOOPBACK], token_endpoint_auth_method: 'none' }).expect(201);
+  ({ app, oauth } = proxyApp({
+    provider: idp.issuer,
+    clientId: idp.clientId,
+    clientSecret: idp.clientSecret,
+    resource: RESOURCE,
+    scopes: ['openid', 'profile'],
+  }));
+  const reg = await request(app)
+    .post('/oauth/register')
+    .send({ redirect_uris: [WEB, LOOPBACK], token_endpoint_auth_method: 'none' })
+    .expect(201);
   clientId = reg.body.client_id;
   const t = proxyApp({
-    provider: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, resource: RESOURCE, scopes: ['openid', 'profile'],
+    provider: idp.issuer,
+    clientId: idp.clientId,
+    clientSecret: idp.clientSecret,
+    resource: RESOURCE,
+    scopes: ['openid', 'profile'],
     allowedRedirectUris: [WEB, /http:\/\/127\.0\.0\.1:\d+\/callback/, 'https://single.example.com/cb'],
   });
-  const treg = await request(t.app).post('/oauth/register').send({ redirect_uris: [WEB, LOOPBACK], token_endpoint_auth_method: 'none' }).expect(201);
+  const treg = await request(t.app)
+    .post('/oauth/register')
+    .send({ redirect_uris: [WEB, LOOPBACK], token_endpoint_auth_method: 'none' })
+    .expect(201);
   trusted = { ...t, clientId: treg.body.client_id };
 });
 afterAll(async () => {
@@ -47,8 +63,13 @@ afterAll(async () => {
 /** The authorize query with good defaults; `undefined` drops a parameter. */
 function authorize(over: Record<string, string | undefined> = {}, extra = '', on: { app: Express; clientId: string } = { app, clientId }) {
   const params: Record<string, string | undefined> = {
-    response_type: 'code', client_id: on.clientId, redirect_uri: WEB, state: STATE,
-    code_challenge: CHALLENGE, code_challenge_method: 'S256', ...over,
+    response_type: 'code',
+    client_id: on.clientId,
+    redirect_uri: WEB,
+    state: STATE,
+    code_challenge: CHALLENGE,
+    code_challenge_method: 'S256',
+    ...over,
   };
   const qs = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)).toString();
   return request(on.app).get(`/oauth/authorize?${qs}${extra}`);
@@ -102,12 +123,18 @@ describe('before the redirect URI is validated: error pages, never redirects', (
   });
 
   it('loopback host swapped to 127.0.0.1 for a client that registered localhost', async () => {
-    const reg = await request(app).post('/oauth/register').send({ redirect_uris: ['http://localhost:8123/callback'], token_endpoint_auth_method: 'none' }).expect(201);
+    const reg = await request(app)
+      .post('/oauth/register')
+      .send({ redirect_uris: ['http://localhost:8123/callback'], token_endpoint_auth_method: 'none' })
+      .expect(201);
     expectErrorPage(await authorize({ client_id: reg.body.client_id, redirect_uri: 'http://127.0.0.1:8123/callback' }), 'invalid_request');
   });
 
   it('a bad redirect_uri wins over every later error (no redirect even with response_type=token)', async () => {
-    expectErrorPage(await authorize({ redirect_uri: 'https://evil.example.com/cb', response_type: 'token', code_challenge: undefined }), 'invalid_request');
+    expectErrorPage(
+      await authorize({ redirect_uri: 'https://evil.example.com/cb', response_type: 'token', code_challenge: undefined }),
+      'invalid_request',
+    );
   });
 
   it('a repeated parameter', async () => {
@@ -131,7 +158,11 @@ describe('after the redirect URI is validated, when it is trusted: errors go bac
     expectRedirectError(await authorizeTrusted({ code_challenge_method: undefined }), WEB, 'invalid_request');
   });
 
-  it.each([['too short', 'abc'], ['not base64url', `${CHALLENGE.slice(0, 42)}+/=`], ['too long', 'a'.repeat(129)]])('malformed code_challenge (%s)', async (_n, challenge) => {
+  it.each([
+    ['too short', 'abc'],
+    ['not base64url', `${CHALLENGE.slice(0, 42)}+/=`],
+    ['too long', 'a'.repeat(129)],
+  ])('malformed code_challenge (%s)', async (_n, challenge) => {
     expectRedirectError(await authorizeTrusted({ code_challenge: challenge }), WEB, 'invalid_request');
   });
 
@@ -152,12 +183,23 @@ describe('after the redirect URI is validated, when it is trusted: errors go bac
   });
 
   it('goes back to the loopback port the request named (RFC 8252)', async () => {
-    expectRedirectError(await authorizeTrusted({ redirect_uri: 'http://127.0.0.1:50123/callback', code_challenge: undefined }), 'http://127.0.0.1:50123/callback', 'invalid_request');
+    expectRedirectError(
+      await authorizeTrusted({ redirect_uri: 'http://127.0.0.1:50123/callback', code_challenge: undefined }),
+      'http://127.0.0.1:50123/callback',
+      'invalid_request',
+    );
   });
 
   it('uses the only registered redirect URI when none is sent', async () => {
-    const reg = await request(trusted.app).post('/oauth/register').send({ redirect_uris: ['https://single.example.com/cb'], token_endpoint_auth_method: 'none' }).expect(201);
-    expectRedirectError(await authorizeTrusted({ client_id: reg.body.client_id, redirect_uri: undefined, response_type: 'token' }), 'https://single.example.com/cb', 'unsupported_response_type');
+    const reg = await request(trusted.app)
+      .post('/oauth/register')
+      .send({ redirect_uris: ['https://single.example.com/cb'], token_endpoint_auth_method: 'none' })
+      .expect(201);
+    expectRedirectError(
+      await authorizeTrusted({ client_id: reg.body.client_id, redirect_uri: undefined, response_type: 'token' }),
+      'https://single.example.com/cb',
+      'unsupported_response_type',
+    );
   });
 });
 
@@ -171,7 +213,11 @@ describe('after the redirect URI is validated, for a self-registered client this
     ['response_type missing', { response_type: undefined }, 'unsupported_response_type'],
     ['a foreign resource', { resource: 'https://other.example.com/mcp' }, 'invalid_target'],
     ['an oversized state', { state: 'x'.repeat(2049) }, 'invalid_request'],
-    ['a loopback redirect on another port', { redirect_uri: 'http://127.0.0.1:50123/callback', code_challenge: undefined }, 'invalid_request'],
+    [
+      'a loopback redirect on another port',
+      { redirect_uri: 'http://127.0.0.1:50123/callback', code_challenge: undefined },
+      'invalid_request',
+    ],
   ] as Array<[string, Record<string, string | undefined>, string]>)('%s', async (_name, over, error) => {
     expectErrorPage(await authorize(over), error);
   });
@@ -229,8 +275,18 @@ describe('a valid request goes straight to the upstream', () => {
 describe('upstream down', () => {
   it('is a 503 page, with no stack trace and no upstream secret', async () => {
     const down = proxyApp(); // the upstream is a closed port
-    const reg = await request(down.app).post('/oauth/register').send({ redirect_uris: [WEB], token_endpoint_auth_method: 'none' }).expect(201);
-    const qs = new URLSearchParams({ response_type: 'code', client_id: reg.body.client_id, redirect_uri: WEB, state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' });
+    const reg = await request(down.app)
+      .post('/oauth/register')
+      .send({ redirect_uris: [WEB], token_endpoint_auth_method: 'none' })
+      .expect(201);
+    const qs = new URLSearchParams({
+      response_type: 'code',
+      client_id: reg.body.client_id,
+      redirect_uri: WEB,
+      state: STATE,
+      code_challenge: CHALLENGE,
+      code_challenge_method: 'S256',
+    });
     const res = await request(down.app).get(`/oauth/authorize?${qs}`);
     expect(res.status).toBe(503);
     expect(res.headers.location).toBeUndefined();
@@ -246,10 +302,19 @@ describe('anonymous authorize requests', () => {
   it('write one short-lived browser session that expires with authorizationTtl, never a durable record', async () => {
     const { app: a, oauth: o, store } = proxyApp({ consent: { enabled: true }, authorizeRateLimit: false }); // (its counter is short-lived too)
     try {
-      const reg = await request(a).post('/oauth/register').send({ redirect_uris: [WEB], token_endpoint_auth_method: 'none' }).expect(201);
+      const reg = await request(a)
+        .post('/oauth/register')
+        .send({ redirect_uris: [WEB], token_endpoint_auth_method: 'none' })
+        .expect(201);
       const durable = store.size - store.shortLivedSize;
       const short = store.shortLivedSize;
-      const res = await request(a).get('/oauth/authorize').query({ response_type: 'code', client_id: reg.body.client_id, redirect_uri: WEB, code_challenge: CHALLENGE, code_challenge_method: 'S256' });
+      const res = await request(a).get('/oauth/authorize').query({
+        response_type: 'code',
+        client_id: reg.body.client_id,
+        redirect_uri: WEB,
+        code_challenge: CHALLENGE,
+        code_challenge_method: 'S256',
+      });
       expect(res.status).toBe(200);
       const cookie = (res.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('mcp_oauth_proxy='))!;
       const expires = Date.parse(/Expires=([^;]+)/i.exec(cookie)![1]!);
@@ -267,8 +332,17 @@ describe('anonymous authorize requests', () => {
     const first = proxyApp({ store, consent: { enabled: true }, authorizeRateLimit: { windowMs: 60_000, limit: 3 } });
     const second = proxyApp({ store, consent: { enabled: true }, authorizeRateLimit: { windowMs: 60_000, limit: 3 } });
     try {
-      const reg = await request(first.app).post('/oauth/register').send({ redirect_uris: [WEB], token_endpoint_auth_method: 'none' }).expect(201);
-      const q = { response_type: 'code', client_id: reg.body.client_id, redirect_uri: WEB, code_challenge: CHALLENGE, code_challenge_method: 'S256' };
+      const reg = await request(first.app)
+        .post('/oauth/register')
+        .send({ redirect_uris: [WEB], token_endpoint_auth_method: 'none' })
+        .expect(201);
+      const q = {
+        response_type: 'code',
+        client_id: reg.body.client_id,
+        redirect_uri: WEB,
+        code_challenge: CHALLENGE,
+        code_challenge_method: 'S256',
+      };
       await request(first.app).get('/oauth/authorize').query(q).expect(200);
       await request(second.app).get('/oauth/authorize').query(q).expect(200);
       await request(first.app).post('/oauth/consent').type('form').send({ txn: 'x', csrf: 'y', decision: 'approve' }).expect(403);

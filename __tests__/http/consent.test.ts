@@ -24,8 +24,12 @@ beforeAll(async () => {
   idpPort = Number(new URL(stack.idp.issuer).port);
   idpAuthPath = new URL(stack.idp.endpoints.authorization).pathname;
 });
-afterAll(async () => { await stack.close(); });
-afterEach(() => { watch?.stop(); });
+afterAll(async () => {
+  await stack.close();
+});
+afterEach(() => {
+  watch?.stop();
+});
 
 const redirectFor = (port: number) => `http://localhost:${port}/callback`;
 const atRedirect = (redirect: string) => (u: URL) => u.href.startsWith(redirect);
@@ -40,7 +44,12 @@ const expectPageHeaders = (headers: Headers | Record<string, string>) => {
 
 async function newClient(extra: Record<string, unknown> = {}) {
   const redirect = redirectFor(40000 + Math.floor(Math.random() * 20000));
-  const client = await registerClient(stack.issuer, { redirect_uris: [redirect], token_endpoint_auth_method: 'none', client_name: 'Consent Test', ...extra });
+  const client = await registerClient(stack.issuer, {
+    redirect_uris: [redirect],
+    token_endpoint_auth_method: 'none',
+    client_name: 'Consent Test',
+    ...extra,
+  });
   return { client, redirect };
 }
 
@@ -51,9 +60,14 @@ describe('deny', () => {
     const before = { ...stack.idp.counters };
     watch = watchRequests(idpPort);
     const browser = new TestBrowser();
-    const { url, steps } = await browser.authorize(authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri: redirect, challenge, state: 'st-deny-1' }), {
-      login: 'alice', consent: 'deny', stopAt: atRedirect(redirect),
-    });
+    const { url, steps } = await browser.authorize(
+      authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri: redirect, challenge, state: 'st-deny-1' }),
+      {
+        login: 'alice',
+        consent: 'deny',
+        stopAt: atRedirect(redirect),
+      },
+    );
     expect(url.searchParams.get('error')).toBe('access_denied');
     expect(url.searchParams.get('state')).toBe('st-deny-1');
     expect(url.searchParams.get('iss')).toBe(stack.issuer);
@@ -68,7 +82,9 @@ describe('deny', () => {
 describe('CSRF on POST /consent', () => {
   async function consentPage(browser: TestBrowser) {
     const { client, redirect } = await newClient();
-    const page = await browser.get(authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri: redirect, challenge: pkce().challenge, state: 's' }));
+    const page = await browser.get(
+      authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri: redirect, challenge: pkce().challenge, state: 's' }),
+    );
     expect(page.status).toBe(200);
     const form = parseForms(page.body, page.url)[0]!;
     return { page, form, redirect };
@@ -78,14 +94,24 @@ describe('CSRF on POST /consent', () => {
     const browser = new TestBrowser();
     const { page, redirect } = await consentPage(browser);
     watch = watchRequests(idpPort);
-    const res = await browser.submitForm(page.url, page.body, { csrf: 'x'.repeat(43) }, { submitter: { name: 'decision', value: 'approve' }, stopAt: atIdp });
+    const res = await browser.submitForm(
+      page.url,
+      page.body,
+      { csrf: 'x'.repeat(43) },
+      { submitter: { name: 'decision', value: 'approve' }, stopAt: atIdp },
+    );
     expect(res.stoppedAt).toBeUndefined();
     expect(res.status).toBe(403);
     expect(res.body).toContain('CSRF');
     expectPageHeaders(res.headers);
     expect(watch.requests).toEqual([]);
     // The real form still works afterwards: the failed attempt consumed nothing.
-    const ok = await browser.submitForm(page.url, page.body, {}, { submitter: { name: 'decision', value: 'deny' }, stopAt: atRedirect(redirect) });
+    const ok = await browser.submitForm(
+      page.url,
+      page.body,
+      {},
+      { submitter: { name: 'decision', value: 'deny' }, stopAt: atRedirect(redirect) },
+    );
     expect(ok.stoppedAt?.searchParams.get('error')).toBe('access_denied');
   });
 
@@ -97,8 +123,13 @@ describe('CSRF on POST /consent', () => {
     body.set('decision', 'approve');
     const action = new URL(form.action);
     const res = await fetch(action, {
-      method: 'POST', redirect: 'manual', body: body.toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: browser.jar.header(action, { sameSite: true, method: 'POST' }) },
+      method: 'POST',
+      redirect: 'manual',
+      body: body.toString(),
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: browser.jar.header(action, { sameSite: true, method: 'POST' }),
+      },
     });
     expect(res.status).toBe(403);
     expect(res.headers.get('location')).toBeNull();
@@ -109,7 +140,12 @@ describe('CSRF on POST /consent', () => {
   it("a valid token from another browser's page gets 403 (tokens are bound to the browser session)", async () => {
     const { page } = await consentPage(new TestBrowser());
     watch = watchRequests(idpPort);
-    const res = await new TestBrowser().submitForm(page.url, page.body, {}, { submitter: { name: 'decision', value: 'approve' }, stopAt: atIdp });
+    const res = await new TestBrowser().submitForm(
+      page.url,
+      page.body,
+      {},
+      { submitter: { name: 'decision', value: 'approve' }, stopAt: atIdp },
+    );
     expect(res.status).toBe(403);
     expect(watch.requests).toEqual([]);
   });
@@ -130,7 +166,10 @@ describe('approve in one browser, complete in another', () => {
     await victim.get(authorizeUrl(stack.issuer, { clientId: own.client.client_id, redirectUri: own.redirect, challenge }));
     expect(victim.cookies(`${stack.issuer}/callback`)).toHaveLength(1);
     const codesBefore = stack.idp.counters.code;
-    const atCallback = await victim.authorize(approved.url, { login: 'alice', stopAt: (u) => u.href.startsWith(`${stack.issuer}/callback`) });
+    const atCallback = await victim.authorize(approved.url, {
+      login: 'alice',
+      stopAt: (u) => u.href.startsWith(`${stack.issuer}/callback`),
+    });
     const refused = await victim.get(atCallback.url, { stopAt: atRedirect(redirect) });
     expect(refused.stoppedAt).toBeUndefined();
     expect(refused.status).toBe(403);
@@ -157,17 +196,26 @@ describe('page headers', () => {
   it('the consent page and error pages forbid framing and referrers; POST /consent answers 303', async () => {
     const { client, redirect } = await newClient();
     const browser = new TestBrowser();
-    const consent = await browser.get(authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri: redirect, challenge: pkce().challenge }));
+    const consent = await browser.get(
+      authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri: redirect, challenge: pkce().challenge }),
+    );
     expect(consent.status).toBe(200);
     expect(consent.body).toContain('name="decision" value="approve"');
     expectPageHeaders(consent.headers);
-    const posted = await browser.submitForm(consent.url, consent.body, {}, { submitter: { name: 'decision', value: 'approve' }, stopAt: atIdp });
+    const posted = await browser.submitForm(
+      consent.url,
+      consent.body,
+      {},
+      { submitter: { name: 'decision', value: 'approve' }, stopAt: atIdp },
+    );
     expect(posted.steps).toEqual([expect.stringMatching(/^POST http:\/\/127\.0\.0\.1:\d+\/oauth\/consent → 303$/)]);
 
     const unknown = await browser.get(authorizeUrl(stack.issuer, { clientId: 'mop_client_nope', challenge: pkce().challenge }));
     expect(unknown.status).toBe(400);
     expectPageHeaders(unknown.headers);
-    const badRedirect = await browser.get(authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri: 'https://evil.example/cb', challenge: pkce().challenge }));
+    const badRedirect = await browser.get(
+      authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri: 'https://evil.example/cb', challenge: pkce().challenge }),
+    );
     expect(badRedirect.status).toBe(400);
     expect(badRedirect.headers.get('location')).toBeNull();
     expectPageHeaders(badRedirect.headers);
@@ -190,9 +238,15 @@ describe('browser-session cookie', () => {
     const { app, oauth } = proxyApp({ issuer: 'https://mcp.example.test/oauth', consent: { enabled: true }, logger: logs.logger });
     const insecureWarnings = () => logs.lines.filter((l) => l.level === 'warn' && /trust proxy/.test(l.msg ?? ''));
     try {
-      const reg = await request(app).post('/oauth/register').send({ redirect_uris: ['https://claude.ai/api/mcp/auth_callback'], token_endpoint_auth_method: 'none' }).expect(201);
-      const authorize = () => request(app).get('/oauth/authorize').set('X-Forwarded-Proto', 'https')
-        .query({ response_type: 'code', client_id: reg.body.client_id, code_challenge: pkce().challenge, code_challenge_method: 'S256' });
+      const reg = await request(app)
+        .post('/oauth/register')
+        .send({ redirect_uris: ['https://claude.ai/api/mcp/auth_callback'], token_endpoint_auth_method: 'none' })
+        .expect(201);
+      const authorize = () =>
+        request(app)
+          .get('/oauth/authorize')
+          .set('X-Forwarded-Proto', 'https')
+          .query({ response_type: 'code', client_id: reg.body.client_id, code_challenge: pkce().challenge, code_challenge_method: 'S256' });
       // Without "trust proxy" Express sees http: express-session cannot set the Secure cookie; the proxy says why, once.
       const untrusted = await authorize();
       expect(untrusted.headers['set-cookie']).toBeUndefined();
@@ -218,9 +272,14 @@ describe('remembered approval', () => {
   it('skips the page for the same client, redirect URI (any loopback port) and scope; asks again otherwise', async () => {
     const loopback = 'http://127.0.0.1:41111/callback';
     const web = 'https://app.example.test/callback';
-    const client = await registerClient(stack.issuer, { redirect_uris: [loopback, web], token_endpoint_auth_method: 'none', client_name: 'Remember Me' });
+    const client = await registerClient(stack.issuer, {
+      redirect_uris: [loopback, web],
+      token_endpoint_auth_method: 'none',
+      client_name: 'Remember Me',
+    });
     const { challenge } = pkce();
-    const url = (redirectUri: string, scope = 'openid') => authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri, challenge, scope });
+    const url = (redirectUri: string, scope = 'openid') =>
+      authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri, challenge, scope });
     const browser = new TestBrowser();
     const first = await browser.authorize(url(loopback), { login: 'alice', stopAt: atIdp });
     expect(first.steps.some((s) => s.includes('/oauth/consent'))).toBe(true);
@@ -257,7 +316,12 @@ describe('browser-session lifetime', () => {
     expect(page.status).toBe(200);
     expect(expiry(browser)).toBeLessThan(Date.now() + 3600_000);
     // Approving alone (an anonymous script can approve its own page) does not extend it.
-    const approved = await browser.submitForm(page.url, page.body, {}, { submitter: { name: 'decision', value: 'approve' }, stopAt: atIdp });
+    const approved = await browser.submitForm(
+      page.url,
+      page.body,
+      {},
+      { submitter: { name: 'decision', value: 'approve' }, stopAt: atIdp },
+    );
     expect(approved.stoppedAt?.pathname).toBe(idpAuthPath);
     expect(expiry(browser)).toBeLessThan(Date.now() + 3600_000);
     await browser.authorize(approved.stoppedAt!, { login: 'alice', stopAt: atRedirect(redirect) });
@@ -269,7 +333,12 @@ describe('browser-session lifetime', () => {
 describe('authorize errors for a self-registered client', () => {
   it('are pages until this browser approved the client, then go back to the redirect URI', async () => {
     const { client, redirect } = await newClient();
-    const bad = authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri: redirect, challenge: pkce().challenge, state: 'st-bad' });
+    const bad = authorizeUrl(stack.issuer, {
+      clientId: client.client_id,
+      redirectUri: redirect,
+      challenge: pkce().challenge,
+      state: 'st-bad',
+    });
     bad.searchParams.set('code_challenge_method', 'plain');
     const browser = new TestBrowser();
     const before = await browser.get(bad, { stopAt: atRedirect(redirect) });
@@ -278,7 +347,9 @@ describe('authorize errors for a self-registered client', () => {
     expect(before.body).toContain('(invalid_request)');
     expectPageHeaders(before.headers);
 
-    const page = await browser.get(authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri: redirect, challenge: pkce().challenge }));
+    const page = await browser.get(
+      authorizeUrl(stack.issuer, { clientId: client.client_id, redirectUri: redirect, challenge: pkce().challenge }),
+    );
     await browser.submitForm(page.url, page.body, {}, { submitter: { name: 'decision', value: 'approve' }, stopAt: atIdp });
     const after = await browser.get(bad, { stopAt: atRedirect(redirect) });
     expect(after.stoppedAt?.searchParams.get('error')).toBe('invalid_request');
@@ -296,7 +367,9 @@ describe('what the consent page shows', () => {
     const evil = '<img src=x onerror=alert(1)>';
     const redirect = 'https://claude.ai/api/mcp/auth_callback';
     const client = await registerClient(stack.issuer, { redirect_uris: [redirect], token_endpoint_auth_method: 'none', client_name: evil });
-    const page = await new TestBrowser().get(authorizeUrl(stack.issuer, { clientId: client.client_id, challenge: pkce().challenge, scope: 'openid email' }));
+    const page = await new TestBrowser().get(
+      authorizeUrl(stack.issuer, { clientId: client.client_id, challenge: pkce().challenge, scope: 'openid email' }),
+    );
     expect(page.status).toBe(200);
     expect(page.body).not.toContain(evil);
     expect(page.body).not.toMatch(/<img/i);
@@ -309,7 +382,12 @@ describe('what the consent page shows', () => {
 
   it('shows a private-use scheme with its scheme, so an app "host" does not pass for a web domain', async () => {
     const redirect = 'cursor://anysphere.cursor-mcp/oauth/callback';
-    const client = await registerClient(stack.issuer, { redirect_uris: [redirect], token_endpoint_auth_method: 'none', application_type: 'web', client_name: 'Cursor' });
+    const client = await registerClient(stack.issuer, {
+      redirect_uris: [redirect],
+      token_endpoint_auth_method: 'none',
+      application_type: 'web',
+      client_name: 'Cursor',
+    });
     const page = await new TestBrowser().get(authorizeUrl(stack.issuer, { clientId: client.client_id, challenge: pkce().challenge }));
     expect(page.status).toBe(200);
     expect(page.body).toMatch(/class="host">cursor:\/\/anysphere\.cursor-mcp</);
@@ -318,10 +396,15 @@ describe('what the consent page shows', () => {
 
 describe('consent default and startup warning', () => {
   const base = {
-    issuer: 'http://127.0.0.1:9/oauth', provider: 'http://127.0.0.1:9', clientId: 'proxy-client', clientSecret: 'proxy-client-secret',
-    secret: TEST_SECRET, encryptionKey: TEST_VAULT_KEY,
+    issuer: 'http://127.0.0.1:9/oauth',
+    provider: 'http://127.0.0.1:9',
+    clientId: 'proxy-client',
+    clientSecret: 'proxy-client-secret',
+    secret: TEST_SECRET,
+    encryptionKey: TEST_VAULT_KEY,
   };
-  const warnings = (logs: ReturnType<typeof recordingLogger>) => logs.lines.filter((l) => l.level === 'warn' && /consent is disabled/.test(l.msg ?? ''));
+  const warnings = (logs: ReturnType<typeof recordingLogger>) =>
+    logs.lines.filter((l) => l.level === 'warn' && /consent is disabled/.test(l.msg ?? ''));
 
   // Issue 12, finding 1: this table used to assert that closing registration with consent off is safe (no warning).
   // It is not while metadata documents (CIMD) are on: anyone can publish a client. The third row deliberately changed 0 → 1.
@@ -346,8 +429,12 @@ describe('consent default and startup warning', () => {
     const logs = recordingLogger();
     const { app, oauth } = proxyApp({ consent: {}, logger: logs.logger });
     try {
-      const reg = await request(app).post('/oauth/register').send({ redirect_uris: ['http://localhost:3333/callback'], token_endpoint_auth_method: 'none' }).expect(201);
-      const res = await request(app).get('/oauth/authorize')
+      const reg = await request(app)
+        .post('/oauth/register')
+        .send({ redirect_uris: ['http://localhost:3333/callback'], token_endpoint_auth_method: 'none' })
+        .expect(201);
+      const res = await request(app)
+        .get('/oauth/authorize')
         .query({ response_type: 'code', client_id: reg.body.client_id, code_challenge: pkce().challenge, code_challenge_method: 'S256' });
       expect(res.status).toBe(200);
       expect(res.text).toContain('name="decision" value="approve"');
@@ -359,16 +446,27 @@ describe('consent default and startup warning', () => {
 
   it('is on by default with registration closed while metadata documents are on: a published client gets a page, not a silent code', async () => {
     const docs = http.createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
-        client_id: `http://127.0.0.1:${(docs.address() as AddressInfo).port}${req.url}`, client_name: 'Attacker', redirect_uris: ['https://attacker.example/cb'], token_endpoint_auth_method: 'none',
-      }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          client_id: `http://127.0.0.1:${(docs.address() as AddressInfo).port}${req.url}`,
+          client_name: 'Attacker',
+          redirect_uris: ['https://attacker.example/cb'],
+          token_endpoint_auth_method: 'none',
+        }),
+      );
     });
     await new Promise<void>((r) => docs.listen(0, '127.0.0.1', () => r()));
     const logs = recordingLogger();
-    const { app, oauth } = proxyApp({ consent: {}, registration: { enabled: false }, clientMetadataDocuments: { allowPrivateAddresses: true }, logger: logs.logger });
+    const { app, oauth } = proxyApp({
+      consent: {},
+      registration: { enabled: false },
+      clientMetadataDocuments: { allowPrivateAddresses: true },
+      logger: logs.logger,
+    });
     try {
       const clientId = `http://127.0.0.1:${(docs.address() as AddressInfo).port}/evil.json`;
-      const res = await request(app).get('/oauth/authorize')
+      const res = await request(app)
+        .get('/oauth/authorize')
         .query({ response_type: 'code', client_id: clientId, code_challenge: pkce().challenge, code_challenge_method: 'S256' });
       expect(res.status).toBe(200);
       expect(res.headers.location).toBeUndefined();
@@ -376,15 +474,22 @@ describe('consent default and startup warning', () => {
       expect(warnings(logs)).toHaveLength(0);
     } finally {
       await oauth.close();
-      await new Promise<void>((r) => { docs.closeAllConnections(); docs.close(() => r()); });
+      await new Promise<void>((r) => {
+        docs.closeAllConnections();
+        docs.close(() => r());
+      });
     }
   });
 
   it('is off by default when allowedRedirectUris limits where codes go', async () => {
     const { app, oauth } = proxyApp({ consent: {}, allowedRedirectUris: ['http://localhost:3333/callback'] });
     try {
-      const reg = await request(app).post('/oauth/register').send({ redirect_uris: ['http://localhost:3333/callback'], token_endpoint_auth_method: 'none' }).expect(201);
-      const res = await request(app).get('/oauth/authorize')
+      const reg = await request(app)
+        .post('/oauth/register')
+        .send({ redirect_uris: ['http://localhost:3333/callback'], token_endpoint_auth_method: 'none' })
+        .expect(201);
+      const res = await request(app)
+        .get('/oauth/authorize')
         .query({ response_type: 'code', client_id: reg.body.client_id, code_challenge: pkce().challenge, code_challenge_method: 'S256' });
       expect(res.text).not.toContain('name="decision" value="approve"');
     } finally {

@@ -14,7 +14,9 @@ describe('authorization server metadata (RFC 8414)', () => {
     expect(res.body.registration_endpoint).toBe('http://127.0.0.1:9/oauth/register');
     expect(res.body.revocation_endpoint).toBe('http://127.0.0.1:9/oauth/revoke');
     expect(res.body.code_challenge_methods_supported).toEqual(['S256']);
-    expect(res.body.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['none', 'client_secret_post', 'client_secret_basic']));
+    expect(res.body.token_endpoint_auth_methods_supported).toEqual(
+      expect.arrayContaining(['none', 'client_secret_post', 'client_secret_basic']),
+    );
     expect(res.body.authorization_response_iss_parameter_supported).toBe(true);
     expect(res.body.client_id_metadata_document_supported).toBe(true);
   });
@@ -36,7 +38,10 @@ describe('authorization server metadata (RFC 8414)', () => {
   });
 
   it('answers CORS preflight and GET for browser clients', async () => {
-    const pre = await request(app).options('/.well-known/oauth-authorization-server/oauth').set('Origin', 'http://localhost:6274').set('Access-Control-Request-Method', 'GET');
+    const pre = await request(app)
+      .options('/.well-known/oauth-authorization-server/oauth')
+      .set('Origin', 'http://localhost:6274')
+      .set('Access-Control-Request-Method', 'GET');
     expect(pre.status).toBe(204);
     expect(pre.headers['access-control-allow-origin']).toBe('*');
     const get = await request(app).get('/.well-known/oauth-authorization-server/oauth').set('Origin', 'http://localhost:6274');
@@ -47,7 +52,10 @@ describe('authorization server metadata (RFC 8414)', () => {
     const { app: app2, oauth: o2 } = proxyApp({ registration: { enabled: false } });
     const res = await request(app2).get('/.well-known/oauth-authorization-server/oauth').expect(200);
     expect(res.body.registration_endpoint).toBeUndefined();
-    await request(app2).post('/oauth/register').send({ redirect_uris: ['https://a.example/cb'] }).expect(404);
+    await request(app2)
+      .post('/oauth/register')
+      .send({ redirect_uris: ['https://a.example/cb'] })
+      .expect(404);
     await o2.close();
   });
 });

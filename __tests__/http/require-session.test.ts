@@ -28,7 +28,12 @@ function countingStore(): { store: Store & { close(): Promise<void> }; calls: st
   const store = new Proxy(target, {
     get(t, p) {
       const v = Reflect.get(t, p);
-      return typeof v === 'function' ? (...args: unknown[]) => { calls.push(String(p)); return (v as (...a: unknown[]) => unknown).apply(t, args); } : v;
+      return typeof v === 'function'
+        ? (...args: unknown[]) => {
+            calls.push(String(p));
+            return (v as (...a: unknown[]) => unknown).apply(t, args);
+          }
+        : v;
     },
   });
   return { store, calls };
@@ -48,9 +53,16 @@ const others: OAuthProxy[] = [];
 
 function baseOptions(): OAuthProxyOptions {
   return {
-    issuer, provider: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret,
-    scopes: ['openid', 'profile', 'email', 'offline_access'], providerConfig: { id: 'upstream' },
-    secret: TEST_SECRET, encryptionKey: TEST_VAULT_KEY, consent: { enabled: false }, registration: { rateLimit: false },
+    issuer,
+    provider: idp.issuer,
+    clientId: idp.clientId,
+    clientSecret: idp.clientSecret,
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    providerConfig: { id: 'upstream' },
+    secret: TEST_SECRET,
+    encryptionKey: TEST_VAULT_KEY,
+    consent: { enabled: false },
+    registration: { rateLimit: false },
     logger: recordingLogger().logger,
   };
 }
@@ -64,9 +76,16 @@ beforeAll(async () => {
   app = express();
   app.use(oauth.wellKnown);
   app.use('/oauth', oauth);
-  app.all('/mcp', oauth.requireSession(), (req, res) => { seen.push(req); res.json({ ok: true }); });
-  app.all('/email', oauth.requireSession({ scopes: ['email'] }), (_req, res) => { res.json({ ok: true }); });
-  app.all('/upstream', oauth.requireSession(), async (req, res) => { res.json({ token: await req.upstreamTokens!.tryGetToken() }); });
+  app.all('/mcp', oauth.requireSession(), (req, res) => {
+    seen.push(req);
+    res.json({ ok: true });
+  });
+  app.all('/email', oauth.requireSession({ scopes: ['email'] }), (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.all('/upstream', oauth.requireSession(), async (req, res) => {
+    res.json({ token: await req.upstreamTokens!.tryGetToken() });
+  });
   server = http.createServer(app);
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
   client = await registerClient(issuer);
@@ -82,15 +101,34 @@ afterAll(async () => {
 /** A real access token: sign-in at the IdP through the proxy, then the token endpoint. */
 async function realTokens(scope?: string): Promise<{ access_token: string; refresh_token: string }> {
   const s = await signIn({ issuer }, client, { login: 'alice', ...(scope ? { scope } : {}) });
-  const res = await tokenRequest(issuer, { grant_type: 'authorization_code', code: s.code, code_verifier: s.verifier, redirect_uri: s.redirectUri, client_id: client.client_id });
+  const res = await tokenRequest(issuer, {
+    grant_type: 'authorization_code',
+    code: s.code,
+    code_verifier: s.verifier,
+    redirect_uri: s.redirectUri,
+    client_id: client.client_id,
+  });
   expect(res.status).toBe(200);
   return res.body;
 }
 
 /** A token with the proxy's claims, minted with jose: right secret and claims unless overridden. */
-async function forge(o: { claims?: Record<string, unknown>; header?: Record<string, unknown>; secret?: string; alg?: string } = {}): Promise<string> {
+async function forge(
+  o: { claims?: Record<string, unknown>; header?: Record<string, unknown>; secret?: string; alg?: string } = {},
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const payload = { iss: issuer, aud: resource, sub: 'alice', sid: 'sid_forged', client_id: client.client_id, scope: 'openid', iat: now, exp: now + 600, jti: randomUUID(), ...o.claims };
+  const payload = {
+    iss: issuer,
+    aud: resource,
+    sub: 'alice',
+    sid: 'sid_forged',
+    client_id: client.client_id,
+    scope: 'openid',
+    iat: now,
+    exp: now + 600,
+    jti: randomUUID(),
+    ...o.claims,
+  };
   for (const [k, v] of Object.entries(payload)) if (v === undefined) delete (payload as Record<string, unknown>)[k];
   const header = { alg: o.alg ?? 'HS256', typ: 'at+jwt', ...o.header };
   for (const [k, v] of Object.entries(header)) if (v === undefined) delete (header as Record<string, unknown>)[k];
@@ -103,19 +141,33 @@ async function expectInvalidToken(target: Express, token: string, path = '/mcp')
   expect(res.status).toBe(401);
   expect(res.headers['www-authenticate']).toMatch(/^Bearer /);
   expect(res.headers['www-authenticate']).toContain('error="invalid_token"');
-  expect(res.headers['www-authenticate']).toContain(`resource_metadata="http://127.0.0.1:${new URL(issuer).port}/.well-known/oauth-protected-resource/mcp"`);
+  expect(res.headers['www-authenticate']).toContain(
+    `resource_metadata="http://127.0.0.1:${new URL(issuer).port}/.well-known/oauth-protected-resource/mcp"`,
+  );
   expect(res.headers['cache-control']).toBe('no-store');
   expect(seen.length).toBe(before);
 }
 
 describe('forged and foreign tokens', () => {
   it('control: a token with the right secret and claims passes', async () => {
-    await request(app).post('/mcp').set('Authorization', `Bearer ${await forge()}`).expect(200);
+    await request(app)
+      .post('/mcp')
+      .set('Authorization', `Bearer ${await forge()}`)
+      .expect(200);
   });
 
   it('alg none', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const payload = { iss: issuer, aud: resource, sub: 'alice', sid: 'sid_x', client_id: client.client_id, iat: now, exp: now + 600, jti: 'j' };
+    const payload = {
+      iss: issuer,
+      aud: resource,
+      sub: 'alice',
+      sid: 'sid_x',
+      client_id: client.client_id,
+      iat: now,
+      exp: now + 600,
+      jti: 'j',
+    };
     await expectInvalidToken(app, `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64(payload)}.`);
     await expectInvalidToken(app, `${b64({ alg: 'none' })}.${b64(payload)}.`);
   });
@@ -162,12 +214,29 @@ describe('forged and foreign tokens', () => {
     // An id_token straight from the IdP (the proxy's upstream client, as an attacker holding its code would get).
     const { verifier, challenge } = pkcePair();
     const auth = new URL(idp.endpoints.authorization);
-    auth.search = new URLSearchParams({ client_id: idp.clientId, response_type: 'code', redirect_uri: `${issuer}/callback`, scope: 'openid profile', state: 'st', nonce: 'nn', code_challenge: challenge, code_challenge_method: 'S256' }).toString();
+    auth.search = new URLSearchParams({
+      client_id: idp.clientId,
+      response_type: 'code',
+      redirect_uri: `${issuer}/callback`,
+      scope: 'openid profile',
+      state: 'st',
+      nonce: 'nn',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    }).toString();
     const { url } = await new TestBrowser().authorize(auth, { login: 'alice', stopAt: (u) => u.href.startsWith(`${issuer}/callback`) });
     const res = await fetch(idp.endpoints.token, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${idp.clientId}:${idp.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: url.searchParams.get('code')!, redirect_uri: `${issuer}/callback`, code_verifier: verifier }).toString(),
+      headers: {
+        authorization: `Basic ${Buffer.from(`${idp.clientId}:${idp.clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: url.searchParams.get('code')!,
+        redirect_uri: `${issuer}/callback`,
+        code_verifier: verifier,
+      }).toString(),
     });
     const upstream = (await res.json()) as { access_token: string; id_token: string };
     expect(JSON.parse(Buffer.from(upstream.id_token.split('.')[0]!, 'base64url').toString()).alg).toBe('RS256');
@@ -186,7 +255,9 @@ describe('a valid token', () => {
     const claims = decodeJwt(access_token);
     expect(Object.keys(auth).sort()).toEqual(['clientId', 'expiresAt', 'extra', 'resource', 'resourceMetadataUrl', 'scopes', 'token']);
     // SDK v2 names this document in the scope challenges it builds after authentication.
-    expect((auth as { resourceMetadataUrl?: string }).resourceMetadataUrl).toBe(`http://127.0.0.1:${new URL(issuer).port}/.well-known/oauth-protected-resource/mcp`);
+    expect((auth as { resourceMetadataUrl?: string }).resourceMetadataUrl).toBe(
+      `http://127.0.0.1:${new URL(issuer).port}/.well-known/oauth-protected-resource/mcp`,
+    );
     expect(auth.token).toBe(access_token);
     expect(auth.clientId).toBe(client.client_id);
     expect(auth.scopes).toEqual(['openid', 'profile']);
@@ -209,15 +280,29 @@ describe('a valid token', () => {
     await request(app).post('/mcp').set('Authorization', `Bearer ${access_token}`).expect(200);
     const auth = seen[0]!.auth!;
     const extra = auth.extra as Record<string, any>;
-    expect(() => { (auth as { clientId: string }).clientId = 'other'; }).toThrow(TypeError);
-    expect(() => { auth.scopes.push('admin'); }).toThrow(TypeError);
-    expect(() => { extra.sub = 'mallory'; }).toThrow(TypeError);
-    expect(() => { extra.claims.department = 'finance'; }).toThrow(TypeError);
-    expect(() => { extra.claims.roles.push('root'); }).toThrow(TypeError);
+    expect(() => {
+      (auth as { clientId: string }).clientId = 'other';
+    }).toThrow(TypeError);
+    expect(() => {
+      auth.scopes.push('admin');
+    }).toThrow(TypeError);
+    expect(() => {
+      extra.sub = 'mallory';
+    }).toThrow(TypeError);
+    expect(() => {
+      extra.claims.department = 'finance';
+    }).toThrow(TypeError);
+    expect(() => {
+      extra.claims.roles.push('root');
+    }).toThrow(TypeError);
     await request(app).post('/mcp').set('Authorization', `Bearer ${access_token}`).expect(200);
     const again = seen[1]!.auth!;
     expect(again.scopes).toEqual(['openid', 'profile']);
-    expect((again.extra as Record<string, any>).claims).toMatchObject({ sub: 'alice', department: 'engineering', roles: ['admin', 'developer'] });
+    expect((again.extra as Record<string, any>).claims).toMatchObject({
+      sub: 'alice',
+      department: 'engineering',
+      roles: ['admin', 'developer'],
+    });
   });
 
   it('`scopes` option: 403 insufficient_scope without them, 200 with them', async () => {
@@ -251,7 +336,9 @@ describe('secret rotation', () => {
     const o = createOAuthProxy({ ...baseOptions(), secret, store: new MemoryStore() });
     others.push(o);
     const a = express();
-    a.all('/mcp', o.requireSession(), (_req, res) => { res.json({ ok: true }); });
+    a.all('/mcp', o.requireSession(), (_req, res) => {
+      res.json({ ok: true });
+    });
     return a;
   }
 
@@ -273,7 +360,9 @@ describe('standalone requireSession()', () => {
     expect(() => requireSession()).toThrow(/OAuth proxies exist in this process; pass \{ proxy \}/);
     expect(() => requireSession({ proxy: {} as OAuthProxy })).toThrow(TypeError);
     const a = express();
-    a.all('/mcp', requireSession({ proxy: oauth, scopes: ['openid'] }), (req, res) => { res.json({ sub: (req.auth!.extra as { sub: string }).sub }); });
+    a.all('/mcp', requireSession({ proxy: oauth, scopes: ['openid'] }), (req, res) => {
+      res.json({ sub: (req.auth!.extra as { sub: string }).sub });
+    });
     const { access_token } = await realTokens();
     expect((await request(a).post('/mcp').set('Authorization', `Bearer ${access_token}`).expect(200)).body.sub).toBe('alice');
     await request(a).post('/mcp').expect(401);

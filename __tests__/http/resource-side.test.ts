@@ -3,7 +3,13 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import request from 'supertest';
 import { SignJWT } from 'jose';
-import { createOAuthProxy, validateHostAndOrigin, type OAuthProxy, type OAuthProxyOptions, type RequireSessionOptions } from '../../lib/index.js';
+import {
+  createOAuthProxy,
+  validateHostAndOrigin,
+  type OAuthProxy,
+  type OAuthProxyOptions,
+  type RequireSessionOptions,
+} from '../../lib/index.js';
 import { TEST_SECRET, TEST_VAULT_KEY, recordingLogger } from '../helpers/proxy.js';
 
 /**
@@ -16,27 +22,50 @@ const ISSUER = 'http://127.0.0.1:9/oauth';
 const RESOURCE = 'http://127.0.0.1:9/mcp';
 const PRM = 'http://127.0.0.1:9/.well-known/oauth-protected-resource/mcp';
 const proxies: OAuthProxy[] = [];
-afterAll(async () => { for (const p of proxies) await p.close(); });
+afterAll(async () => {
+  for (const p of proxies) await p.close();
+});
 
 function setup(over: Partial<OAuthProxyOptions> = {}, routes: Record<string, RequireSessionOptions> = { '/mcp': {} }): Express {
   const oauth = createOAuthProxy({
-    issuer: ISSUER, provider: 'http://127.0.0.1:9', clientId: 'proxy-client', clientSecret: 'proxy-client-secret',
-    secret: TEST_SECRET, encryptionKey: TEST_VAULT_KEY, logger: recordingLogger().logger,
-    consent: { enabled: false }, registration: { rateLimit: false },
-    scopes: ['openid', 'profile', 'email', 'offline_access'], ...over,
+    issuer: ISSUER,
+    provider: 'http://127.0.0.1:9',
+    clientId: 'proxy-client',
+    clientSecret: 'proxy-client-secret',
+    secret: TEST_SECRET,
+    encryptionKey: TEST_VAULT_KEY,
+    logger: recordingLogger().logger,
+    consent: { enabled: false },
+    registration: { rateLimit: false },
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    ...over,
   });
   proxies.push(oauth);
   const app = express();
   app.use(oauth.wellKnown);
   app.use('/oauth', oauth);
-  for (const [path, opts] of Object.entries(routes)) app.all(path, oauth.requireSession(opts), (_req, res) => { res.json({ ok: true }); });
+  for (const [path, opts] of Object.entries(routes))
+    app.all(path, oauth.requireSession(opts), (_req, res) => {
+      res.json({ ok: true });
+    });
   return app;
 }
 
 async function mint(scope: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ iss: ISSUER, aud: RESOURCE, sub: 'alice', sid: `sid_${randomUUID()}`, client_id: 'c1', scope, iat: now, exp: now + 600, jti: randomUUID() })
-    .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' }).sign(new TextEncoder().encode(TEST_SECRET));
+  return new SignJWT({
+    iss: ISSUER,
+    aud: RESOURCE,
+    sub: 'alice',
+    sid: `sid_${randomUUID()}`,
+    client_id: 'c1',
+    scope,
+    iat: now,
+    exp: now + 600,
+    jti: randomUUID(),
+  })
+    .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
+    .sign(new TextEncoder().encode(TEST_SECRET));
 }
 
 /** The auth-params of a Bearer challenge, as a map. */
@@ -53,7 +82,10 @@ describe('scope in the 401 challenge', () => {
 
   it('a route with required scopes names those; an invalid token gets the same scope with error="invalid_token"', async () => {
     const app = setup({}, { '/mail': { scopes: ['email'] } });
-    expect(challenge((await request(app).post('/mail').expect(401)).headers['www-authenticate'])).toEqual({ resource_metadata: PRM, scope: 'email' });
+    expect(challenge((await request(app).post('/mail').expect(401)).headers['www-authenticate'])).toEqual({
+      resource_metadata: PRM,
+      scope: 'email',
+    });
     const bad = challenge((await request(app).post('/mail').set('Authorization', 'Bearer nope').expect(401)).headers['www-authenticate']);
     expect(bad).toMatchObject({ error: 'invalid_token', scope: 'email', resource_metadata: PRM });
   });
@@ -76,31 +108,57 @@ describe('protected resource metadata', () => {
   });
 
   it('resource_name is the resourceName option', async () => {
-    const prm = (await request(setup({ resourceName: 'Acme Docs' })).get('/.well-known/oauth-protected-resource').expect(200)).body;
+    const prm = (
+      await request(setup({ resourceName: 'Acme Docs' }))
+        .get('/.well-known/oauth-protected-resource')
+        .expect(200)
+    ).body;
     expect(prm.resource_name).toBe('Acme Docs');
   });
 });
 
 describe('scope hierarchy', () => {
-  const hierarchy = { scopes: ['openid', 'mcp:read', 'mcp:write', 'mcp:admin'], scopeHierarchy: { 'mcp:admin': ['mcp:write'], 'mcp:write': ['mcp:read'] } };
+  const hierarchy = {
+    scopes: ['openid', 'mcp:read', 'mcp:write', 'mcp:admin'],
+    scopeHierarchy: { 'mcp:admin': ['mcp:write'], 'mcp:write': ['mcp:read'] },
+  };
   const routes = { '/read': { scopes: ['mcp:read'] }, '/write': { scopes: ['mcp:write'] }, '/admin': { scopes: ['mcp:admin'] } };
 
   it('a token with mcp:write passes a route that needs mcp:read, transitively from mcp:admin too', async () => {
     const app = setup(hierarchy, routes);
-    await request(app).post('/read').set('Authorization', `Bearer ${await mint('openid mcp:write')}`).expect(200);
-    await request(app).post('/read').set('Authorization', `Bearer ${await mint('mcp:admin')}`).expect(200);
-    await request(app).post('/write').set('Authorization', `Bearer ${await mint('mcp:admin')}`).expect(200);
+    await request(app)
+      .post('/read')
+      .set('Authorization', `Bearer ${await mint('openid mcp:write')}`)
+      .expect(200);
+    await request(app)
+      .post('/read')
+      .set('Authorization', `Bearer ${await mint('mcp:admin')}`)
+      .expect(200);
+    await request(app)
+      .post('/write')
+      .set('Authorization', `Bearer ${await mint('mcp:admin')}`)
+      .expect(200);
   });
 
   it('without the hierarchy option, mcp:write does not imply mcp:read', async () => {
     const app = setup({ scopes: hierarchy.scopes }, routes);
-    await request(app).post('/read').set('Authorization', `Bearer ${await mint('openid mcp:write')}`).expect(403);
+    await request(app)
+      .post('/read')
+      .set('Authorization', `Bearer ${await mint('openid mcp:write')}`)
+      .expect(403);
   });
 
   it('a 403 step-up names every scope needed, the granted ones included, with implied ones left out', async () => {
     const app = setup(hierarchy, routes);
-    const res = await request(app).post('/write').set('Authorization', `Bearer ${await mint('openid mcp:read offline_access')}`).expect(403);
-    expect(challenge(res.headers['www-authenticate'])).toMatchObject({ error: 'insufficient_scope', scope: 'openid mcp:write', resource_metadata: PRM });
+    const res = await request(app)
+      .post('/write')
+      .set('Authorization', `Bearer ${await mint('openid mcp:read offline_access')}`)
+      .expect(403);
+    expect(challenge(res.headers['www-authenticate'])).toMatchObject({
+      error: 'insufficient_scope',
+      scope: 'openid mcp:write',
+      resource_metadata: PRM,
+    });
   });
 
   it('the baseline of a 401 leaves out scopes implied by others', async () => {
@@ -138,9 +196,16 @@ describe('Host and Origin validation', () => {
   });
 
   it('allowedOrigins lists exact origins; "*" admits any', async () => {
-    const app = setup({}, { '/a': { allowedHosts: ['localhost'], allowedOrigins: ['https://app.example.com'] }, '/b': { allowedHosts: ['localhost'], allowedOrigins: '*' } });
+    const app = setup(
+      {},
+      {
+        '/a': { allowedHosts: ['localhost'], allowedOrigins: ['https://app.example.com'] },
+        '/b': { allowedHosts: ['localhost'], allowedOrigins: '*' },
+      },
+    );
     const token = await mint('openid');
-    const post = (path: string, origin: string) => request(app).post(path).set('Host', 'localhost').set('Origin', origin).set('Authorization', `Bearer ${token}`);
+    const post = (path: string, origin: string) =>
+      request(app).post(path).set('Host', 'localhost').set('Origin', origin).set('Authorization', `Bearer ${token}`);
     await post('/a', 'https://app.example.com').expect(200);
     await post('/a', 'http://localhost:6274').expect(403);
     await post('/b', 'https://anything.example').expect(200);
@@ -154,7 +219,9 @@ describe('Host and Origin validation', () => {
 
   it('validateHostAndOrigin() is the same check as a middleware of its own', async () => {
     const app = express();
-    app.all('/mcp', validateHostAndOrigin({ allowedHosts: ['mcp.example.com'] }), (_req, res) => { res.json({ ok: true }); });
+    app.all('/mcp', validateHostAndOrigin({ allowedHosts: ['mcp.example.com'] }), (_req, res) => {
+      res.json({ ok: true });
+    });
     await request(app).post('/mcp').set('Host', 'mcp.example.com').expect(200);
     await request(app).post('/mcp').set('Host', 'evil.example.com').expect(403);
     await request(app).post('/mcp').set('Host', 'mcp.example.com').set('Origin', 'https://evil.example.com').expect(403);
@@ -163,7 +230,9 @@ describe('Host and Origin validation', () => {
   it('bad options throw a TypeError naming the option', () => {
     expect(() => validateHostAndOrigin({ allowedHosts: [] })).toThrow(/"allowedHosts" must be a non-empty array/);
     expect(() => validateHostAndOrigin({ allowedHosts: ['localhost:3000'] })).toThrow(/without port/);
-    expect(() => validateHostAndOrigin({ allowedHosts: ['localhost'], allowedOrigins: ['https://app.example.com/path'] })).toThrow(/"allowedOrigins"/);
+    expect(() => validateHostAndOrigin({ allowedHosts: ['localhost'], allowedOrigins: ['https://app.example.com/path'] })).toThrow(
+      /"allowedOrigins"/,
+    );
     expect(() => setup({}, { '/mcp': { allowedOrigins: '*' } })).toThrow(/needs "opts.allowedHosts"/);
   });
 });

@@ -35,13 +35,22 @@ describe('browser-session read error', () => {
     const store = new FlakySessionReads();
     const { app } = proxyApp({ store, consent: { enabled: true } });
     const escaped: unknown[] = [];
-    app.use(((err, _req, _res, next) => { escaped.push(err); next(err); }) as ErrorRequestHandler);
+    app.use(((err, _req, _res, next) => {
+      escaped.push(err);
+      next(err);
+    }) as ErrorRequestHandler);
 
-    const reg = await request(app).post('/oauth/register').send({ redirect_uris: ['http://localhost:43210/cb'], token_endpoint_auth_method: 'none' });
+    const reg = await request(app)
+      .post('/oauth/register')
+      .send({ redirect_uris: ['http://localhost:43210/cb'], token_endpoint_auth_method: 'none' });
     expect(reg.status).toBe(201);
     const query = {
-      client_id: reg.body.client_id as string, redirect_uri: 'http://localhost:43210/cb', response_type: 'code',
-      code_challenge: pkce().challenge, code_challenge_method: 'S256', state: 'st',
+      client_id: reg.body.client_id as string,
+      redirect_uri: 'http://localhost:43210/cb',
+      response_type: 'code',
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+      state: 'st',
     };
     const consent = await request(app).get('/oauth/authorize').query(query);
     expect(consent.status).toBe(200); // the consent page; its transaction lives in the browser session

@@ -18,7 +18,9 @@ beforeAll(async () => {
   pub = await registerClient(stack.issuer);
   other = await registerClient(stack.issuer);
 });
-afterAll(async () => { await stack.close(); });
+afterAll(async () => {
+  await stack.close();
+});
 
 /** Every token-endpoint error: RFC 6749 §5.2 JSON, never cached, nothing but error and error_description. */
 function expectOAuthError(res: { status: number; headers: Headers; body: any }, status: number, error: string): void {
@@ -30,8 +32,20 @@ function expectOAuthError(res: { status: number; headers: Headers; body: any }, 
   expect(JSON.stringify(res.body)).not.toMatch(/\n\s+at |mop_code_|mop_secret_/);
 }
 
-const redeem = (client: RegisteredTestClient, s: { code: string; verifier: string; redirectUri: string }, over: Record<string, string> = {}, headers: Record<string, string> = {}) => {
-  const form: Record<string, string> = { grant_type: 'authorization_code', code: s.code, code_verifier: s.verifier, redirect_uri: s.redirectUri, client_id: client.client_id, ...over };
+const redeem = (
+  client: RegisteredTestClient,
+  s: { code: string; verifier: string; redirectUri: string },
+  over: Record<string, string> = {},
+  headers: Record<string, string> = {},
+) => {
+  const form: Record<string, string> = {
+    grant_type: 'authorization_code',
+    code: s.code,
+    code_verifier: s.verifier,
+    redirect_uri: s.redirectUri,
+    client_id: client.client_id,
+    ...over,
+  };
   for (const [k, v] of Object.entries(form)) if (v === '') delete form[k];
   return tokenRequest(stack.issuer, form, headers);
 };
@@ -41,7 +55,12 @@ async function mcpStatus(token: string): Promise<{ status: number; challenge: st
   const res = await fetch(stack.mcpUrl, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    }),
   });
   await res.arrayBuffer();
   return { status: res.status, challenge: res.headers.get('www-authenticate') };
@@ -108,7 +127,15 @@ describe('authorization_code grant', () => {
     try {
       const client = await registerClient(skewed.issuer);
       const s = await signIn(skewed, client, { login: 'bob' });
-      const redeemAt = (over: Record<string, string> = {}) => tokenRequest(skewed.issuer, { grant_type: 'authorization_code', code: s.code, code_verifier: s.verifier, redirect_uri: s.redirectUri, client_id: client.client_id, ...over });
+      const redeemAt = (over: Record<string, string> = {}) =>
+        tokenRequest(skewed.issuer, {
+          grant_type: 'authorization_code',
+          code: s.code,
+          code_verifier: s.verifier,
+          redirect_uri: s.redirectUri,
+          client_id: client.client_id,
+          ...over,
+        });
       const first = await redeemAt();
       expect(first.status).toBe(200);
       skew = 31_000; // past refreshTokenGracePeriod (30 s), the retry window
@@ -121,10 +148,26 @@ describe('authorization_code grant', () => {
       expect(replay.body.error_description).toMatch(/revoked/);
       // The session is ended everywhere, including the upstream refresh token at the IdP.
       expect(skewed.idp.counters.revocation).toBeGreaterThan(revocations);
-      const after = await fetch(skewed.mcpUrl, { method: 'POST', headers: { authorization: `Bearer ${first.body.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+      const after = await fetch(skewed.mcpUrl, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${first.body.access_token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: '{}',
+      });
       expect(after.status).toBe(401);
       expect(after.headers.get('www-authenticate')).toContain('error="invalid_token"');
-      expectOAuthError(await tokenRequest(skewed.issuer, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token, client_id: client.client_id }), 400, 'invalid_grant');
+      expectOAuthError(
+        await tokenRequest(skewed.issuer, {
+          grant_type: 'refresh_token',
+          refresh_token: first.body.refresh_token,
+          client_id: client.client_id,
+        }),
+        400,
+        'invalid_grant',
+      );
     } finally {
       await skewed.close();
     }
@@ -150,7 +193,11 @@ describe('authorization_code grant', () => {
     expect(won).toHaveLength(1);
     for (const r of results.filter((x) => x.status !== 200)) expectOAuthError(r, 400, 'invalid_grant');
     expect((await mcpStatus(won[0]!.body.access_token)).status).toBe(200);
-    const refreshed = await tokenRequest(stack.issuer, { grant_type: 'refresh_token', refresh_token: won[0]!.body.refresh_token, client_id: pub.client_id });
+    const refreshed = await tokenRequest(stack.issuer, {
+      grant_type: 'refresh_token',
+      refresh_token: won[0]!.body.refresh_token,
+      client_id: pub.client_id,
+    });
     expect(refreshed.status).toBe(200);
     // A retry a moment later (inside the window) still does not end the session.
     expectOAuthError(await redeem(pub, s), 400, 'invalid_grant');
@@ -158,14 +205,26 @@ describe('authorization_code grant', () => {
   });
 
   it('an unknown code → invalid_grant', async () => {
-    expectOAuthError(await redeem(pub, { code: 'mop_code_unknown', verifier: pkcePair().verifier, redirectUri: pub.redirect_uris[0]! }), 400, 'invalid_grant');
+    expectOAuthError(
+      await redeem(pub, { code: 'mop_code_unknown', verifier: pkcePair().verifier, redirectUri: pub.redirect_uris[0]! }),
+      400,
+      'invalid_grant',
+    );
   });
 });
 
 describe('grant types and parameters', () => {
   it('an unknown grant_type → unsupported_grant_type; none → invalid_request', async () => {
-    expectOAuthError(await tokenRequest(stack.issuer, { grant_type: 'password', client_id: pub.client_id, username: 'a', password: 'b' }), 400, 'unsupported_grant_type');
-    expectOAuthError(await tokenRequest(stack.issuer, { grant_type: 'client_credentials', client_id: pub.client_id }), 400, 'unsupported_grant_type');
+    expectOAuthError(
+      await tokenRequest(stack.issuer, { grant_type: 'password', client_id: pub.client_id, username: 'a', password: 'b' }),
+      400,
+      'unsupported_grant_type',
+    );
+    expectOAuthError(
+      await tokenRequest(stack.issuer, { grant_type: 'client_credentials', client_id: pub.client_id }),
+      400,
+      'unsupported_grant_type',
+    );
     expectOAuthError(await tokenRequest(stack.issuer, { client_id: pub.client_id }), 400, 'invalid_request');
   });
 
@@ -179,18 +238,33 @@ describe('grant types and parameters', () => {
   });
 
   it('a wrong resource → invalid_target', async () => {
-    expectOAuthError(await tokenRequest(stack.issuer, { grant_type: 'refresh_token', refresh_token: 'x', client_id: pub.client_id, resource: 'https://other.example.com/mcp' }), 400, 'invalid_target');
+    expectOAuthError(
+      await tokenRequest(stack.issuer, {
+        grant_type: 'refresh_token',
+        refresh_token: 'x',
+        client_id: pub.client_id,
+        resource: 'https://other.example.com/mcp',
+      }),
+      400,
+      'invalid_target',
+    );
   });
 
   it('no client_id or an unknown one → 401 invalid_client', async () => {
     expectOAuthError(await tokenRequest(stack.issuer, { grant_type: 'refresh_token', refresh_token: 'x' }), 401, 'invalid_client');
-    expectOAuthError(await tokenRequest(stack.issuer, { grant_type: 'refresh_token', refresh_token: 'x', client_id: 'mop_client_nope' }), 401, 'invalid_client');
+    expectOAuthError(
+      await tokenRequest(stack.issuer, { grant_type: 'refresh_token', refresh_token: 'x', client_id: 'mop_client_nope' }),
+      401,
+      'invalid_client',
+    );
   });
 });
 
 describe('confidential clients', () => {
   let conf: RegisteredTestClient;
-  beforeAll(async () => { conf = await registerClient(stack.issuer, { token_endpoint_auth_method: 'client_secret_basic' }); });
+  beforeAll(async () => {
+    conf = await registerClient(stack.issuer, { token_endpoint_auth_method: 'client_secret_basic' });
+  });
 
   const basic = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` });
   /** Percent-encodes every character: a server that does not URL-decode Basic credentials cannot match. */
@@ -222,7 +296,11 @@ describe('confidential clients', () => {
     const s3 = await signIn(stack, pub, { login: 'alice' });
     expectOAuthError(await redeem(pub, s3, { client_secret: 'anything' }), 401, 'invalid_client');
     // At revoke too.
-    const revoke = await fetch(`${stack.issuer}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: 'x', client_id: conf.client_id, client_secret: conf.client_secret! }).toString() });
+    const revoke = await fetch(`${stack.issuer}/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: 'x', client_id: conf.client_id, client_secret: conf.client_secret! }).toString(),
+    });
     expectOAuthError({ status: revoke.status, headers: revoke.headers, body: await revoke.json() }, 401, 'invalid_client');
     // And each by its own method works; the codes survived the refusals.
     expect((await redeem(conf, s1, { client_id: '' }, basic(conf.client_id, conf.client_secret!))).status).toBe(200);
@@ -240,13 +318,21 @@ describe('confidential clients', () => {
   it('Basic credentials that decode to something else are refused', async () => {
     const s = await signIn(stack, conf, { login: 'alice' });
     // Encoded twice: decodes once to "%6D%6F…", not to the secret.
-    expectOAuthError(await redeem(conf, s, { client_id: '' }, basic(conf.client_id, encodeAll(conf.client_secret!).replace(/%/g, '%25'))), 401, 'invalid_client');
+    expectOAuthError(
+      await redeem(conf, s, { client_id: '' }, basic(conf.client_id, encodeAll(conf.client_secret!).replace(/%/g, '%25'))),
+      401,
+      'invalid_client',
+    );
     // "+" is a form-encoded space, not a literal plus.
     expectOAuthError(await redeem(conf, s, { client_id: '' }, basic(conf.client_id, `${conf.client_secret}+`)), 401, 'invalid_client');
     // Broken percent-encoding.
     expectOAuthError(await redeem(conf, s, { client_id: '' }, basic(conf.client_id, `${conf.client_secret}%ZZ`)), 401, 'invalid_client');
     // Basic and client_secret at once.
-    expectOAuthError(await redeem(conf, s, { client_id: '', client_secret: conf.client_secret! }, basic(conf.client_id, conf.client_secret!)), 400, 'invalid_request');
+    expectOAuthError(
+      await redeem(conf, s, { client_id: '', client_secret: conf.client_secret! }, basic(conf.client_id, conf.client_secret!)),
+      400,
+      'invalid_request',
+    );
     expect((await redeem(conf, s, { client_id: '' }, basic(conf.client_id, conf.client_secret!))).status).toBe(200);
   });
 
@@ -271,11 +357,17 @@ describe('a request the client aborts', () => {
     const before = aborted().length;
     const socket = net.connect(Number(port), '127.0.0.1');
     await new Promise<void>((r) => socket.once('connect', () => r()));
-    socket.write(`POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\ngrant_type=authorization_code&code=`);
+    socket.write(
+      `POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\ngrant_type=authorization_code&code=`,
+    );
     await new Promise((r) => setTimeout(r, 100));
     socket.destroy();
     for (let i = 0; i < 100 && aborted().length === before; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(aborted().slice(before).map((l) => l.level)).toEqual(['debug']);
+    expect(
+      aborted()
+        .slice(before)
+        .map((l) => l.level),
+    ).toEqual(['debug']);
     expect(stack.logs.lines.filter((l) => l.level === 'error')).toEqual([]);
   });
 });

@@ -6,8 +6,14 @@ import { recordingLogger, TEST_SECRET, TEST_VAULT_KEY } from '../helpers/proxy.j
 function create(store: Store) {
   const logs = recordingLogger();
   const oauth = createOAuthProxy({
-    issuer: 'http://127.0.0.1:9/oauth', provider: 'http://127.0.0.1:9', clientId: 'c', clientSecret: 's',
-    secret: TEST_SECRET, encryptionKey: TEST_VAULT_KEY, logger: logs.logger, store,
+    issuer: 'http://127.0.0.1:9/oauth',
+    provider: 'http://127.0.0.1:9',
+    clientId: 'c',
+    clientSecret: 's',
+    secret: TEST_SECRET,
+    encryptionKey: TEST_VAULT_KEY,
+    logger: logs.logger,
+    store,
   });
   return { oauth, warnings: logs.lines.filter((l) => l.level === 'warn').map((l) => l.msg ?? '') };
 }

@@ -26,7 +26,10 @@ describe('examples/custom-store.ts', () => {
       ['ping', () => store.ping()],
     ];
     for (const [name, operation] of operations) {
-      const error = await operation().then(() => new Error(`${name} resolved`), (err: unknown) => err);
+      const error = await operation().then(
+        () => new Error(`${name} resolved`),
+        (err: unknown) => err,
+      );
       expect([name, error]).toEqual([name, expect.any(StoreUnavailableError)]);
     }
     store.setConnected(true);
@@ -48,7 +51,9 @@ describe('examples/custom-store.ts', () => {
     expect(mcp.status).toBe(503);
     expect(mcp.headers['retry-after']).toMatch(/^\d+$/);
     expect(mcp.body.error).toBe('temporarily_unavailable');
-    const register = await request(app).post('/oauth/register').send({ redirect_uris: ['http://localhost:4000/cb'] });
+    const register = await request(app)
+      .post('/oauth/register')
+      .send({ redirect_uris: ['http://localhost:4000/cb'] });
     expect(register.status).toBe(503);
     await expect(oauth.ready()).resolves.toMatchObject({ ready: false, store: 'unavailable' });
     await oauth.close();

@@ -13,11 +13,20 @@ function outageStore() {
   const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
   const calls = { get: 0 };
   const store = Object.assign(Object.create(inner) as session.Store, {
-    get: (sid: string, cb: (err: unknown, s?: session.SessionData | null) => void) => { calls.get += 1; return down ? cb(refused()) : inner.get(sid, cb); },
+    get: (sid: string, cb: (err: unknown, s?: session.SessionData | null) => void) => {
+      calls.get += 1;
+      return down ? cb(refused()) : inner.get(sid, cb);
+    },
     set: (sid: string, s: session.SessionData, cb?: (err?: unknown) => void) => (down ? cb?.(refused()) : inner.set(sid, s, cb)),
     destroy: (sid: string, cb?: (err?: unknown) => void) => (down ? cb?.(refused()) : inner.destroy(sid, cb)),
   });
-  return { store, calls, setDown: (value: boolean) => { down = value; } };
+  return {
+    store,
+    calls,
+    setDown: (value: boolean) => {
+      down = value;
+    },
+  };
 }
 
 describe('fromExpressSessionStore after an outage', () => {
@@ -28,7 +37,13 @@ describe('fromExpressSessionStore after an outage', () => {
     const { app, oauth } = proxyApp({ store });
 
     backend.setDown(true);
-    expect((await request(app).post('/oauth/register').send({ redirect_uris: ['http://localhost:4000/cb'] })).status).toBe(503);
+    expect(
+      (
+        await request(app)
+          .post('/oauth/register')
+          .send({ redirect_uris: ['http://localhost:4000/cb'] })
+      ).status,
+    ).toBe(503);
     expect(store.available).toBe(false);
     const mcp = await request(app).post('/mcp').set('Authorization', 'Bearer not-a-token').send({});
     expect(mcp.status).toBe(503);

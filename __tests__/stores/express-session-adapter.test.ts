@@ -18,21 +18,29 @@ async function dropPrefix(client: RedisClientType, prefix: string): Promise<void
   for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) if (batch.length) await client.del(batch);
 }
 
-runStoreContractTests('fromExpressSessionStore(express-session MemoryStore)', async () => ({
-  store: fromExpressSessionStore(new session.MemoryStore()),
-}), { atomic: false });
+runStoreContractTests(
+  'fromExpressSessionStore(express-session MemoryStore)',
+  async () => ({
+    store: fromExpressSessionStore(new session.MemoryStore()),
+  }),
+  { atomic: false },
+);
 
-runStoreContractTests('fromExpressSessionStore(connect-redis)', async () => {
-  const client = await connect();
-  const prefix = uniquePrefix();
-  return {
-    store: fromExpressSessionStore(new ConnectRedisStore({ client, prefix })),
-    cleanup: async () => {
-      await dropPrefix(client, prefix);
-      client.destroy();
-    },
-  };
-}, { atomic: false });
+runStoreContractTests(
+  'fromExpressSessionStore(connect-redis)',
+  async () => {
+    const client = await connect();
+    const prefix = uniquePrefix();
+    return {
+      store: fromExpressSessionStore(new ConnectRedisStore({ client, prefix })),
+      cleanup: async () => {
+        await dropPrefix(client, prefix);
+        client.destroy();
+      },
+    };
+  },
+  { atomic: false },
+);
 
 /** An express-session store whose next answers the test decides. */
 function scriptedStore() {
@@ -43,13 +51,21 @@ function scriptedStore() {
     set: (sid: string, s: session.SessionData, cb?: (err?: unknown) => void) => (failure ? cb?.(failure) : inner.set(sid, s, cb)),
     destroy: (sid: string, cb?: (err?: unknown) => void) => (failure ? cb?.(failure) : inner.destroy(sid, cb)),
   });
-  return { store, inner, fail: (err?: Error) => { failure = err; } };
+  return {
+    store,
+    inner,
+    fail: (err?: Error) => {
+      failure = err;
+    },
+  };
 }
 
 describe('fromExpressSessionStore', () => {
   let client: RedisClientType;
   const prefix = uniquePrefix();
-  beforeAll(async () => { client = await connect(); });
+  beforeAll(async () => {
+    client = await connect();
+  });
   afterAll(async () => {
     await dropPrefix(client, prefix);
     client.destroy();

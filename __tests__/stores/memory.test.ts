@@ -94,7 +94,10 @@ describe('MemoryStore', () => {
     const store = make({ clock: () => now });
     await expect(store.increment('rl', 10_000)).resolves.toEqual({ count: 1, ttlMs: 10_000 });
     now += 4_000;
-    await expect(Promise.all([store.increment('rl', 10_000), store.increment('rl', 10_000)])).resolves.toEqual([{ count: 2, ttlMs: 6_000 }, { count: 3, ttlMs: 6_000 }]);
+    await expect(Promise.all([store.increment('rl', 10_000), store.increment('rl', 10_000)])).resolves.toEqual([
+      { count: 2, ttlMs: 6_000 },
+      { count: 3, ttlMs: 6_000 },
+    ]);
     now += 6_000;
     await expect(store.increment('rl', 10_000)).resolves.toEqual({ count: 1, ttlMs: 10_000 });
   });
@@ -162,8 +165,13 @@ describe('toSessionStore', () => {
   async function roundTrip(store: Store, cookie: session.CookieOptions = {}, errors: unknown[] = []) {
     const app = express();
     app.use(session({ secret: 'x'.repeat(32), resave: false, saveUninitialized: false, store: toSessionStore(store), cookie }));
-    app.get('/set', (req, res) => { (req.session as unknown as { n: number }).n = 42; res.send('ok'); });
-    app.get('/get', (req, res) => { res.json({ n: (req.session as unknown as { n?: number }).n ?? null }); });
+    app.get('/set', (req, res) => {
+      (req.session as unknown as { n: number }).n = 42;
+      res.send('ok');
+    });
+    app.get('/get', (req, res) => {
+      res.json({ n: (req.session as unknown as { n?: number }).n ?? null });
+    });
     app.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
       errors.push(err);
       if (!res.headersSent) res.status(503).send(err.name);
@@ -205,8 +213,10 @@ describe('toSessionStore', () => {
   it('touch renews the TTL without overwriting a newer write; destroy deletes', async () => {
     const store = new MemoryStore();
     const sessions = toSessionStore(store, { prefix: 'b:', ttlMs: 1_000 });
-    const call = (fn: (cb: (err?: unknown) => void) => void) => new Promise<void>((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
-    const data = (n: number, maxAge?: number) => ({ cookie: { originalMaxAge: maxAge ?? null, maxAge }, n }) as unknown as session.SessionData;
+    const call = (fn: (cb: (err?: unknown) => void) => void) =>
+      new Promise<void>((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
+    const data = (n: number, maxAge?: number) =>
+      ({ cookie: { originalMaxAge: maxAge ?? null, maxAge }, n }) as unknown as session.SessionData;
     await call((cb) => sessions.set('sid', data(1), cb));
     const renewIf = jest.spyOn(store, 'renewIf');
     await call((cb) => sessions.touch?.('sid', data(0, 50_000), cb));

@@ -42,7 +42,9 @@ describe('RedisStore on Redis Cluster', () => {
     node.on('error', () => {});
     await node.connect();
   });
-  afterAll(() => { node?.destroy(); });
+  afterAll(() => {
+    node?.destroy();
+  });
 
   it('is available while every master is ready', () => {
     const store = new RedisStore({ client });
@@ -55,7 +57,9 @@ describe('RedisStore on Redis Cluster', () => {
     const store = new RedisStore({ client, prefix });
     const sid = 'session-1234';
     const namespace = storeNamespace('https://mcp.example.com/oauth'); // the proxy's own, before every key
-    const sessionKeys = [keys.session(sid), keys.vault(sid, 'upstream'), keys.vault(sid, 'github'), keys.refreshLock(sid, 'upstream')].map((k) => namespace + k);
+    const sessionKeys = [keys.session(sid), keys.vault(sid, 'upstream'), keys.vault(sid, 'github'), keys.refreshLock(sid, 'upstream')].map(
+      (k) => namespace + k,
+    );
     for (const key of sessionKeys) await store.set(key, 'v', 60_000);
     const slots = await Promise.all(sessionKeys.map((key) => node.clusterKeySlot(prefix + key)));
     expect(new Set(slots).size).toBe(1);

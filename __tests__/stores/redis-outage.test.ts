@@ -63,7 +63,10 @@ describe('RedisStore during a Redis outage', () => {
       ['subscribe', () => store.subscribe('other', () => {})],
     ];
     for (const [name, operation] of operations) {
-      const error = await operation().then(() => new Error(`${name} resolved`), (err: unknown) => err);
+      const error = await operation().then(
+        () => new Error(`${name} resolved`),
+        (err: unknown) => err,
+      );
       expect([name, error]).toEqual([name, expect.any(StoreUnavailableError)]);
     }
     const sessionError = await new Promise((resolve) => store.sessionStore().get('sid', (err) => resolve(err)));
@@ -114,14 +117,23 @@ describe('RedisStore when Redis freezes under load', () => {
     const value = 'x'.repeat(1024 * 1024);
     server.pause();
     try {
-      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => store.set(`big:${i}`, value, 60_000).then(() => 'stored', (err: unknown) => err)));
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          store.set(`big:${i}`, value, 60_000).then(
+            () => 'stored',
+            (err: unknown) => err,
+          ),
+        ),
+      );
       expect(results.every((r) => r instanceof StoreUnavailableError && /got no answer within 500 ms/.test(r.message))).toBe(true);
 
       // Stalled: later commands are refused at once and never reach node-redis' queue.
       const refused = await store.set('sent-while-stalled', 'v', 60_000).catch((err: unknown) => err);
       expect(refused).toBeInstanceOf(StoreUnavailableError);
       expect((refused as Error).message).toMatch(/not answering \(SET not sent\)/);
-      const sessionRefused = await new Promise((resolve) => store.sessionStore().set('sid-stalled', { cookie: {} } as never, (err) => resolve(err)));
+      const sessionRefused = await new Promise((resolve) =>
+        store.sessionStore().set('sid-stalled', { cookie: {} } as never, (err) => resolve(err)),
+      );
       expect(sessionRefused).toBeInstanceOf(StoreUnavailableError);
       await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
     } finally {

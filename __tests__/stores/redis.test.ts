@@ -43,7 +43,9 @@ runStoreContractTests('RedisStore (standalone)', async () => {
 describe('RedisStore', () => {
   let client: RedisClientType;
   const prefix = uniquePrefix();
-  beforeAll(async () => { client = await connect(); });
+  beforeAll(async () => {
+    client = await connect();
+  });
   afterAll(async () => {
     await dropPrefix(client, prefix);
     client.destroy();
@@ -58,7 +60,9 @@ describe('RedisStore', () => {
   });
 
   it('validates its options, quoting the argument name', () => {
-    expect(() => new RedisStore({} as never)).toThrow(new TypeError('"options.client" must be a node-redis 5 or 6 client or cluster client'));
+    expect(() => new RedisStore({} as never)).toThrow(
+      new TypeError('"options.client" must be a node-redis 5 or 6 client or cluster client'),
+    );
     expect(() => new RedisStore({ client, prefix: 'x{y}:' })).toThrow(/"options.prefix"/);
     expect(() => new RedisStore({ client, commandTimeoutMs: 0 })).toThrow(/"options.commandTimeoutMs"/);
   });
@@ -83,10 +87,22 @@ describe('RedisStore', () => {
     await store.renewIf('ttl:renew', 'v', 120_000);
     await store.set('vault:{sid-1}:upstream', 'sealed', 60_000);
     await new Promise<void>((resolve, reject) => {
-      store.sessionStore().set('browser-sid', { cookie: { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000) } } as session.SessionData, (err) => (err ? reject(err) : resolve()));
+      store
+        .sessionStore()
+        .set('browser-sid', { cookie: { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000) } } as session.SessionData, (err) =>
+          err ? reject(err) : resolve(),
+        );
     });
     const found = await keysUnder(client, prefix);
-    expect(found.sort()).toEqual([`${prefix}bsess:browser-sid`, `${prefix}ttl:add`, `${prefix}ttl:renew`, `${prefix}ttl:set`, `${prefix}vault:{sid-1}:upstream`].sort());
+    expect(found.sort()).toEqual(
+      [
+        `${prefix}bsess:browser-sid`,
+        `${prefix}ttl:add`,
+        `${prefix}ttl:renew`,
+        `${prefix}ttl:set`,
+        `${prefix}vault:{sid-1}:upstream`,
+      ].sort(),
+    );
     for (const key of found) expect(await client.pTTL(key)).toBeGreaterThan(0);
     expect(await client.pTTL(`${prefix}ttl:renew`)).toBeGreaterThan(60_000);
   });
@@ -128,9 +144,16 @@ describe('RedisStore', () => {
     const store = new RedisStore({ client, prefix });
     expect(store.sessionStore()).toBe(store.sessionStore());
     const app = express();
-    app.use(session({ secret: 'x'.repeat(32), resave: false, saveUninitialized: false, store: store.sessionStore(), cookie: { maxAge: 90_000 } }));
-    app.get('/set', (req, res) => { (req.session as unknown as { n: number }).n = 7; res.send('ok'); });
-    app.get('/get', (req, res) => { res.json({ n: (req.session as unknown as { n?: number }).n ?? null, id: req.sessionID }); });
+    app.use(
+      session({ secret: 'x'.repeat(32), resave: false, saveUninitialized: false, store: store.sessionStore(), cookie: { maxAge: 90_000 } }),
+    );
+    app.get('/set', (req, res) => {
+      (req.session as unknown as { n: number }).n = 7;
+      res.send('ok');
+    });
+    app.get('/get', (req, res) => {
+      res.json({ n: (req.session as unknown as { n?: number }).n ?? null, id: req.sessionID });
+    });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     try {

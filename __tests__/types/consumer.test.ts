@@ -37,7 +37,13 @@ async function consumer(name: string, sdk: string[]): Promise<string> {
   const dir = path.join(work, name);
   await mkdir(path.join(dir, 'node_modules'), { recursive: true });
   const ours = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
-  const installed = await closure([...Object.keys(ours.dependencies), ...Object.keys(ours.peerDependencies), '@types/express', '@types/node', ...sdk]);
+  const installed = await closure([
+    ...Object.keys(ours.dependencies),
+    ...Object.keys(ours.peerDependencies),
+    '@types/express',
+    '@types/node',
+    ...sdk,
+  ]);
   for (const n of installed) {
     await mkdir(path.dirname(path.join(dir, 'node_modules', n)), { recursive: true });
     await symlink(path.join(root, 'node_modules', n), path.join(dir, 'node_modules', n), 'dir');
@@ -49,10 +55,21 @@ async function consumer(name: string, sdk: string[]): Promise<string> {
   await cp(path.join(work, 'dist'), path.join(pkgDir, 'dist'), { recursive: true });
   await cp(path.join(import.meta.dirname, name, 'index.ts'), path.join(dir, 'index.ts'));
   await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name, type: 'module', private: true }));
-  await writeFile(path.join(dir, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true, types: ['node'] },
-    files: ['index.ts'],
-  }));
+  await writeFile(
+    path.join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        skipLibCheck: false,
+        noEmit: true,
+        types: ['node'],
+      },
+      files: ['index.ts'],
+    }),
+  );
   return dir;
 }
 
@@ -71,13 +88,34 @@ beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'mop-types-'));
   // Our declarations, emitted from the sources (so `npm test` needs no prior build).
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  await run(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--emitDeclarationOnly', '--declarationMap', 'false', '--sourceMap', 'false', '--outDir', path.join(work, 'dist')], { cwd: root, maxBuffer: 1 << 24 });
+  await run(
+    process.execPath,
+    [
+      tsc,
+      '-p',
+      path.join(root, 'tsconfig.build.json'),
+      '--emitDeclarationOnly',
+      '--declarationMap',
+      'false',
+      '--sourceMap',
+      'false',
+      '--outDir',
+      path.join(work, 'dist'),
+    ],
+    { cwd: root, maxBuffer: 1 << 24 },
+  );
 }, 600_000);
-afterAll(async () => { if (work) await rm(work, { recursive: true, force: true }); });
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
 
 describe('a consumer project, skipLibCheck: false', () => {
   it('on @modelcontextprotocol/server, /express and /node 2.x (createMcpExpressApp, ctx.http.authInfo)', async () => {
-    const dir = await consumer('consumer-v2', ['@modelcontextprotocol/server', '@modelcontextprotocol/express', '@modelcontextprotocol/node']);
+    const dir = await consumer('consumer-v2', [
+      '@modelcontextprotocol/server',
+      '@modelcontextprotocol/express',
+      '@modelcontextprotocol/node',
+    ]);
     expect(await typecheck(dir)).toBe('');
   }, 600_000);
 

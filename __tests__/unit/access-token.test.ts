@@ -13,12 +13,28 @@ const S2 = 'second-signing-secret-0123456789-abcdefghij';
 const enc = (s: string) => new TextEncoder().encode(s);
 
 function tokens(o: { secrets?: string[]; clock?: () => number; ttl?: number } = {}) {
-  return new AccessTokens({ secrets: o.secrets ?? [S1], issuer: ISS, audience: AUD, ttlSeconds: o.ttl ?? 600, clock: o.clock ?? Date.now, random: defaultRandomBytes });
+  return new AccessTokens({
+    secrets: o.secrets ?? [S1],
+    issuer: ISS,
+    audience: AUD,
+    ttlSeconds: o.ttl ?? 600,
+    clock: o.clock ?? Date.now,
+    random: defaultRandomBytes,
+  });
 }
-const session = { sub: 'alice', sid: 'sid_1', clientId: 'mop_client_1', scope: 'openid email', upstreamClaims: { sub: 'alice', department: 'engineering' } };
+const session = {
+  sub: 'alice',
+  sid: 'sid_1',
+  clientId: 'mop_client_1',
+  scope: 'openid email',
+  upstreamClaims: { sub: 'alice', department: 'engineering' },
+};
 
 async function rejected(p: Promise<unknown>): Promise<InvalidTokenError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(InvalidTokenError);
   return err as InvalidTokenError;
 }
@@ -30,7 +46,16 @@ describe('mint', () => {
     const { token, expiresAt, expiresIn } = await at.mint(session);
     expect(decodeProtectedHeader(token)).toEqual({ alg: 'HS256', typ: 'at+jwt', kid: keyId(enc(S1)) });
     const c = decodeJwt(token);
-    expect(c).toMatchObject({ iss: ISS, aud: AUD, sub: 'alice', sid: 'sid_1', client_id: 'mop_client_1', scope: 'openid email', iat: now / 1000, exp: now / 1000 + 900 });
+    expect(c).toMatchObject({
+      iss: ISS,
+      aud: AUD,
+      sub: 'alice',
+      sid: 'sid_1',
+      client_id: 'mop_client_1',
+      scope: 'openid email',
+      iat: now / 1000,
+      exp: now / 1000 + 900,
+    });
     expect(c.upc).toEqual({ sub: 'alice', department: 'engineering' });
     expect(typeof c.jti).toBe('string');
     expect({ expiresAt, expiresIn }).toEqual({ expiresAt: now / 1000 + 900, expiresIn: 900 });
@@ -47,9 +72,10 @@ describe('mint', () => {
 
 describe('verify', () => {
   const now = () => Math.floor(Date.now() / 1000);
-  const forge = (claims: Record<string, unknown>, header: Record<string, unknown> = {}, secret = S1) => new SignJWT({ sid: 'sid_1', client_id: 'c', scope: 'openid', jti: 'j', ...claims })
-    .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', ...header } as { alg: string })
-    .sign(enc(secret));
+  const forge = (claims: Record<string, unknown>, header: Record<string, unknown> = {}, secret = S1) =>
+    new SignJWT({ sid: 'sid_1', client_id: 'c', scope: 'openid', jti: 'j', ...claims })
+      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', ...header } as { alg: string })
+      .sign(enc(secret));
   const good = { iss: ISS, aud: AUD, sub: 'alice', iat: now(), exp: now() + 60 };
 
   it('accepts a well-formed token (control)', async () => {
@@ -108,7 +134,16 @@ describe('verify', () => {
 describe('sealed upstream claims', () => {
   const K1 = 'vault-key-one-0123456789-abcdefghijklmnopq';
   const K2 = 'vault-key-two-0123456789-abcdefghijklmnopq';
-  const sealed = (keys: string[]) => new AccessTokens({ secrets: [S1], issuer: ISS, audience: AUD, ttlSeconds: 600, clock: Date.now, random: defaultRandomBytes, claimsSealer: new Sealer(keys, defaultRandomBytes, 'access-token-claims-aes-256-gcm') });
+  const sealed = (keys: string[]) =>
+    new AccessTokens({
+      secrets: [S1],
+      issuer: ISS,
+      audience: AUD,
+      ttlSeconds: 600,
+      clock: Date.now,
+      random: defaultRandomBytes,
+      claimsSealer: new Sealer(keys, defaultRandomBytes, 'access-token-claims-aes-256-gcm'),
+    });
 
   it('are a sealed string in the token and the claims again after verify', async () => {
     const { token } = await sealed([K1]).mint(session);

@@ -12,15 +12,35 @@ import { TEST_SECRET, TEST_VAULT_KEY, recordingLogger } from '../helpers/proxy.j
  * from real tools; here each shape is handed the real req.auth that requireSession() built.
  */
 const oauth = createOAuthProxy({
-  issuer: 'http://127.0.0.1:9/oauth', provider: 'http://127.0.0.1:9', clientId: 'p', clientSecret: 's',
-  secret: TEST_SECRET, encryptionKey: TEST_VAULT_KEY, logger: recordingLogger().logger, consent: { enabled: false },
+  issuer: 'http://127.0.0.1:9/oauth',
+  provider: 'http://127.0.0.1:9',
+  clientId: 'p',
+  clientSecret: 's',
+  secret: TEST_SECRET,
+  encryptionKey: TEST_VAULT_KEY,
+  logger: recordingLogger().logger,
+  consent: { enabled: false },
 });
-afterAll(async () => { await oauth.close(); });
+afterAll(async () => {
+  await oauth.close();
+});
 
 async function mint(): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ iss: 'http://127.0.0.1:9/oauth', aud: 'http://127.0.0.1:9/mcp', sub: 'alice', sid: 'sid_1', client_id: 'c1', scope: 'openid email', iat: now, exp: now + 600, jti: randomUUID(), upc: { sub: 'alice', email: 'alice@example.com' } })
-    .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' }).sign(new TextEncoder().encode(TEST_SECRET));
+  return new SignJWT({
+    iss: 'http://127.0.0.1:9/oauth',
+    aud: 'http://127.0.0.1:9/mcp',
+    sub: 'alice',
+    sid: 'sid_1',
+    client_id: 'c1',
+    scope: 'openid email',
+    iat: now,
+    exp: now + 600,
+    jti: randomUUID(),
+    upc: { sub: 'alice', email: 'alice@example.com' },
+  })
+    .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
+    .sign(new TextEncoder().encode(TEST_SECRET));
 }
 
 describe('getSession()', () => {
@@ -32,10 +52,19 @@ describe('getSession()', () => {
       seen.push(getSession(req), getSession({ authInfo: auth }), getSession({ http: { authInfo: auth } }));
       res.end();
     });
-    await request(app).post('/mcp').set('Authorization', `Bearer ${await mint()}`).expect(200);
+    await request(app)
+      .post('/mcp')
+      .set('Authorization', `Bearer ${await mint()}`)
+      .expect(200);
     expect(seen).toHaveLength(3);
     for (const s of seen) {
-      expect(s).toMatchObject({ sub: 'alice', sid: 'sid_1', clientId: 'c1', scopes: ['openid', 'email'], claims: { email: 'alice@example.com' } });
+      expect(s).toMatchObject({
+        sub: 'alice',
+        sid: 'sid_1',
+        clientId: 'c1',
+        scopes: ['openid', 'email'],
+        claims: { email: 'alice@example.com' },
+      });
       expect(typeof s.expiresAt).toBe('number');
       expect(typeof s.upstreamTokens.getToken).toBe('function');
     }
@@ -44,6 +73,8 @@ describe('getSession()', () => {
   it('throws a TypeError that says what to do when there is no session (route not behind requireSession())', () => {
     expect(() => getSession({})).toThrow(TypeError);
     expect(() => getSession({ http: {} })).toThrow(/protect the MCP route with requireSession\(\)/);
-    expect(() => getSession({ authInfo: { token: 't', clientId: 'c', scopes: [], extra: { sub: 'x' } } })).toThrow(/no mcp-oauth-proxy session/);
+    expect(() => getSession({ authInfo: { token: 't', clientId: 'c', scopes: [], extra: { sub: 'x' } } })).toThrow(
+      /no mcp-oauth-proxy session/,
+    );
   });
 });

@@ -24,8 +24,14 @@ async function tamper(store: MemoryStore, sid: string, part: 3 | 4): Promise<voi
 }
 
 const stores: MemoryStore[] = [];
-afterAll(async () => { for (const s of stores) await s.close(); });
-const newStore = () => { const s = new MemoryStore(); stores.push(s); return s; };
+afterAll(async () => {
+  for (const s of stores) await s.close();
+});
+const newStore = () => {
+  const s = new MemoryStore();
+  stores.push(s);
+  return s;
+};
 
 describe('Sealer', () => {
   const sealer = new Sealer([K1], defaultRandomBytes);
@@ -137,7 +143,10 @@ describe('Vault: the cache of opened records', () => {
     const sealer = new Sealer([K1], defaultRandomBytes);
     const counter = { opens: 0 };
     const open = sealer.open.bind(sealer);
-    sealer.open = (sealed: string, aad: string) => { counter.opens += 1; return open(sealed, aad); };
+    sealer.open = (sealed: string, aad: string) => {
+      counter.opens += 1;
+      return open(sealed, aad);
+    };
     return { sealer, counter };
   }
 
@@ -203,10 +212,19 @@ describe('Vault: the cache of opened records', () => {
 describe('secret and encryptionKey are independent', () => {
   const S2 = 'rotated-signing-secret-0123456789-abcdefghij';
   const E2 = 'rotated-vault-key-0123456789-abcdefghijklmnop';
-  const ctxWith = (store: MemoryStore, secret: string[], encryptionKey: string[]) => createContext(parseOptions({
-    issuer: 'http://127.0.0.1:9/oauth', provider: 'http://127.0.0.1:9', clientId: 'c', secret, encryptionKey, store,
-    logger: recordingLogger().logger, registration: { enabled: false },
-  }));
+  const ctxWith = (store: MemoryStore, secret: string[], encryptionKey: string[]) =>
+    createContext(
+      parseOptions({
+        issuer: 'http://127.0.0.1:9/oauth',
+        provider: 'http://127.0.0.1:9',
+        clientId: 'c',
+        secret,
+        encryptionKey,
+        store,
+        logger: recordingLogger().logger,
+        registration: { enabled: false },
+      }),
+    );
 
   it('rotating one leaves the other working, and removing one breaks only what it protects', async () => {
     const store = newStore();
@@ -224,6 +242,8 @@ describe('secret and encryptionKey are independent', () => {
 
     const sameString = ctxWith(store, [TEST_VAULT_KEY], [TEST_VAULT_KEY]); // even the same string keys two different things
     const minted = await sameString.accessTokens.mint({ sub: 'a', sid: 's', clientId: 'c', scope: '' });
-    expect(sameString.sealer.seal('x', 'a').split('.')[1]).not.toBe(JSON.parse(Buffer.from(minted.token.split('.')[0]!, 'base64url').toString()).kid);
+    expect(sameString.sealer.seal('x', 'a').split('.')[1]).not.toBe(
+      JSON.parse(Buffer.from(minted.token.split('.')[0]!, 'base64url').toString()).kid,
+    );
   });
 });

@@ -29,13 +29,25 @@ describe('providers.github() against a GitHub-shaped server', () => {
   beforeAll(async () => {
     const at = await reserveProxy();
     gh = await startGitHubIdp({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, callbackUrl: at.callback, accessTokenTtl: TTL });
-    stack = await startUpstreamStack(at, {
-      ...providers.github({
-        clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseUrl: gh.url, apiUrl: gh.url,
-        providerConfig: { tokenClaims: (c) => { mapped.push({ ...c }); return { login: c.login, email: c.email, team: 'platform' }; } },
-      }),
-      refresh: { enabled: true, skewSeconds: 1 },
-    }, { userinfoUrl: `${gh.url}/user`, providerId: 'github' });
+    stack = await startUpstreamStack(
+      at,
+      {
+        ...providers.github({
+          clientId: CLIENT_ID,
+          clientSecret: CLIENT_SECRET,
+          baseUrl: gh.url,
+          apiUrl: gh.url,
+          providerConfig: {
+            tokenClaims: (c) => {
+              mapped.push({ ...c });
+              return { login: c.login, email: c.email, team: 'platform' };
+            },
+          },
+        }),
+        refresh: { enabled: true, skewSeconds: 1 },
+      },
+      { userinfoUrl: `${gh.url}/user`, providerId: 'github' },
+    );
   });
   afterAll(async () => {
     await stack?.close();
@@ -51,7 +63,13 @@ describe('providers.github() against a GitHub-shaped server', () => {
     expect(sub).toBe('583231');
     expect(claims).toEqual({ sub: '583231', login: 'octocat', email: 'octocat@github.com', team: 'platform' });
     // tokenClaims saw the preset's identity: the hidden e-mail came from /user/emails.
-    expect(mapped.at(-1)).toEqual({ sub: '583231', login: 'octocat', name: 'The Octocat', email: 'octocat@github.com', email_verified: true });
+    expect(mapped.at(-1)).toEqual({
+      sub: '583231',
+      login: 'octocat',
+      name: 'The Octocat',
+      email: 'octocat@github.com',
+      email_verified: true,
+    });
     expect(gh.counters.emails).toBeGreaterThanOrEqual(1);
     // openid-client asks for JSON, and GitHub's answer was JSON.
     expect(gh.counters.jsonAnswers).toBeGreaterThanOrEqual(1);
@@ -98,8 +116,14 @@ describe('providers.github() against a GitHub-shaped server', () => {
     const set = (await vaultOf(stack.view).get(s.sid, 'github'))!;
     gh.revokeUser('octocat'); // the user revoked the app in their GitHub settings
     await eventually(() => !gh.isActive(set.access_token), 'the token is dead', 30_000);
-    await eventually(async () => (await vaultOf(stack.view).get(s.sid, 'github'))!.expires_at! * 1000 - Date.now() < 1000, 'the token is within the skew', 30_000);
-    await expect(callTool(s.client, 'whoami')).rejects.toThrow('No usable upstream token for provider "github" (the upstream refused the refresh token (invalid_grant))');
+    await eventually(
+      async () => (await vaultOf(stack.view).get(s.sid, 'github'))!.expires_at! * 1000 - Date.now() < 1000,
+      'the token is within the skew',
+      30_000,
+    );
+    await expect(callTool(s.client, 'whoami')).rejects.toThrow(
+      'No usable upstream token for provider "github" (the upstream refused the refresh token (invalid_grant))',
+    );
     expect(gh.counters.tokenErrors).toContain('bad_refresh_token');
     expect(await vaultOf(stack.view).get(s.sid, 'github')).toBeUndefined();
     await s.client.close();

@@ -15,7 +15,10 @@ import type { OAuthProxyOptions } from '../../lib/index.js';
 const CLIENT_ID = 'internal-oauth2-client';
 const CLIENT_SECRET = 'internal-oauth2-secret-0123456789abcdef';
 
-function upstream(gh: GitHubIdp, o: { secret?: string; profile?: boolean } = {}): Pick<OAuthProxyOptions, 'provider' | 'clientId' | 'scopes' | 'providerConfig'> & Partial<OAuthProxyOptions> {
+function upstream(
+  gh: GitHubIdp,
+  o: { secret?: string; profile?: boolean } = {},
+): Pick<OAuthProxyOptions, 'provider' | 'clientId' | 'scopes' | 'providerConfig'> & Partial<OAuthProxyOptions> {
   return {
     provider: gh.url,
     clientId: CLIENT_ID,
@@ -29,7 +32,9 @@ function upstream(gh: GitHubIdp, o: { secret?: string; profile?: boolean } = {})
       tokenEndpoint: `${gh.url}/login/oauth/access_token`,
       userInfoEndpoint: `${gh.url}/user`,
       tokenEndpointAuthMethod: 'client_secret_post',
-      ...(o.profile === false ? {} : { profile: ({ userinfo }) => ({ sub: `user-${String(userinfo!.id)}`, login: userinfo!.login, iss: 'dropped' }) }),
+      ...(o.profile === false
+        ? {}
+        : { profile: ({ userinfo }) => ({ sub: `user-${String(userinfo!.id)}`, login: userinfo!.login, iss: 'dropped' }) }),
     },
   };
 }
@@ -39,10 +44,19 @@ describe('a hand-configured OAuth 2.0 upstream answering form-encoded', () => {
   let stack: UpstreamStack;
   beforeAll(async () => {
     const at = await reserveProxy();
-    gh = await startGitHubIdp({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, callbackUrl: at.callback, accessTokenTtl: 3, formOnly: true });
+    gh = await startGitHubIdp({
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      callbackUrl: at.callback,
+      accessTokenTtl: 3,
+      formOnly: true,
+    });
     stack = await startUpstreamStack(at, upstream(gh), { userinfoUrl: `${gh.url}/user`, providerId: 'internal' });
   });
-  afterAll(async () => { await stack?.close(); await gh?.close(); });
+  afterAll(async () => {
+    await stack?.close();
+    await gh?.close();
+  });
 
   it('signs in with form-encoded token answers; identity from providerConfig.profile; refresh works', async () => {
     const s = await connectMcpClient({ serverUrl: stack.mcpUrl, browser: new TestBrowser(), login: 'octocat' });
@@ -63,7 +77,9 @@ describe('a hand-configured OAuth 2.0 upstream answering form-encoded', () => {
 
 describe('refusals of a plain OAuth 2.0 upstream, with HTTP 200 errors', () => {
   let gh: GitHubIdp;
-  afterAll(async () => { await gh?.close(); });
+  afterAll(async () => {
+    await gh?.close();
+  });
 
   async function attempt(o: { secret?: string; profile?: boolean }) {
     const at = await reserveProxy();
@@ -71,7 +87,10 @@ describe('refusals of a plain OAuth 2.0 upstream, with HTTP 200 errors', () => {
     gh.setCallbackUrl(at.callback);
     const stack = await startUpstreamStack(at, upstream(gh, o), { userinfoUrl: `${gh.url}/user`, providerId: 'internal' });
     try {
-      const err = await connectMcpClient({ serverUrl: stack.mcpUrl, browser: new TestBrowser(), login: 'octocat' }).then(() => undefined, (e: unknown) => e);
+      const err = await connectMcpClient({ serverUrl: stack.mcpUrl, browser: new TestBrowser(), login: 'octocat' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       return { err, logs: stack.logs.text() };
     } finally {
       await stack.close();
@@ -90,6 +109,8 @@ describe('refusals of a plain OAuth 2.0 upstream, with HTTP 200 errors', () => {
     const { err, logs } = await attempt({ profile: false });
     expect((err as AuthorizationCallbackError).error).toBe('access_denied');
     // GitHub's /user has no sub: the log says which option fixes it.
-    expect(logs).toContain('The upstream identity has no subject (\\"sub\\"); for an OAuth 2.0 upstream without one, set providerConfig.profile');
+    expect(logs).toContain(
+      'The upstream identity has no subject (\\"sub\\"); for an OAuth 2.0 upstream without one, set providerConfig.profile',
+    );
   });
 });

@@ -19,15 +19,21 @@ import { reserveProxy, startUpstreamStack } from '../helpers/upstream-stack.js';
  */
 const INITIAL_ACCESS_TOKEN = 'initial-access-token-0123456789';
 const cleanup: Array<() => Promise<void>> = [];
-afterAll(async () => { for (const c of cleanup.reverse()) await c(); });
+afterAll(async () => {
+  for (const c of cleanup.reverse()) await c();
+});
 const offline = () => true;
 
 async function dcrIdp(redirectUri: string, o: { initialAccessToken?: boolean } = {}): Promise<ShapedIdp> {
   const idp = await startShapedIdp({
-    path: '', accessTokenTtl: 3, offline,
+    path: '',
+    accessTokenTtl: 3,
+    offline,
     // A pre-registered client the proxy does not use; registration is what is under test.
     client: { clientId: 'someone-else', clientSecret: 'someone-else-secret-0123456789', redirectUri },
-    configure: (c) => { c.features.registration = { enabled: true, ...(o.initialAccessToken ? { initialAccessToken: INITIAL_ACCESS_TOKEN } : {}) }; },
+    configure: (c) => {
+      c.features.registration = { enabled: true, ...(o.initialAccessToken ? { initialAccessToken: INITIAL_ACCESS_TOKEN } : {}) };
+    },
   });
   cleanup.push(() => idp.close());
   return idp;
@@ -40,9 +46,12 @@ describe('RFC 7591 self-registration on one real Redis', () => {
     const redis = await RedisStores.connect(3);
     cleanup.push(() => redis.close());
     const upstream = () => ({
-      provider: idp.issuer, scopes: ['openid', 'profile', 'offline_access'], providerConfig: { id: 'idp' },
+      provider: idp.issuer,
+      scopes: ['openid', 'profile', 'offline_access'],
+      providerConfig: { id: 'idp' },
       registration: { rateLimit: false as const, upstream: { initialAccessToken: INITIAL_ACCESS_TOKEN, clientName: 'MCP proxy (test)' } },
-      refresh: { enabled: true, skewSeconds: 1 }, store: redis.factory(),
+      refresh: { enabled: true, skewSeconds: 1 },
+      store: redis.factory(),
     });
     const mcp = { userinfoUrl: `${idp.issuer}/me`, providerId: 'idp' };
     const a = await startUpstreamStack(at, upstream(), mcp);
@@ -69,7 +78,11 @@ describe('RFC 7591 self-registration on one real Redis', () => {
     expect((await c.oauth.ready()).upstream).toBe('ok');
     expect(idp.counters.registration).toBe(1);
     const first = (await vaultOf(c.view).get(sid1, 'idp'))!;
-    await eventually(async () => (await fetch(`${idp.issuer}/me`, { headers: { authorization: `Bearer ${first.access_token}` } })).status === 401, 'the first upstream token expired', 30_000);
+    await eventually(
+      async () => (await fetch(`${idp.issuer}/me`, { headers: { authorization: `Bearer ${first.access_token}` } })).status === 401,
+      'the first upstream token expired',
+      30_000,
+    );
     const refreshes = idp.counters.refresh;
     expect(await callTool(s1.client, 'whoami')).toMatchObject({ sub: 'alice' }); // refresh with the reused client
     expect(idp.counters.refresh).toBe(refreshes + 1);
@@ -78,7 +91,11 @@ describe('RFC 7591 self-registration on one real Redis', () => {
     const registered = await registeredClientId(c.view);
     expect(await idp.provider.Client.find(registered)).toBeDefined();
     await idp.provider.Client.adapter.destroy(registered);
-    await eventually(async () => (await vaultOf(c.view).get(sid1, 'idp'))!.expires_at! * 1000 < Date.now(), 'both sessions\' upstream tokens expired', 30_000);
+    await eventually(
+      async () => (await vaultOf(c.view).get(sid1, 'idp'))!.expires_at! * 1000 < Date.now(),
+      "both sessions' upstream tokens expired",
+      30_000,
+    );
     const t1 = s1.provider.tokens()!.access_token;
     const t2 = s2.provider.tokens()!.access_token;
     const [r1, r2] = await Promise.all([callToolHttp(c.mcpUrl, t1, 'whoami'), callToolHttp(b.url + '/mcp', t2, 'whoami')]);
@@ -97,7 +114,11 @@ describe('RFC 7591 self-registration on one real Redis', () => {
   it('without the initial access token the registration is refused, with a hint naming the option', async () => {
     const at = await reserveProxy();
     const idp = await dcrIdp(at.callback, { initialAccessToken: true });
-    const s = await startUpstreamStack(at, { provider: idp.issuer, scopes: ['openid'], providerConfig: { id: 'idp' } }, { userinfoUrl: `${idp.issuer}/me`, providerId: 'idp' });
+    const s = await startUpstreamStack(
+      at,
+      { provider: idp.issuer, scopes: ['openid'], providerConfig: { id: 'idp' } },
+      { userinfoUrl: `${idp.issuer}/me`, providerId: 'idp' },
+    );
     cleanup.push(() => s.close());
     expect(await s.oauth.ready()).toMatchObject({ ready: false, upstream: 'unavailable' });
     expect(s.logs.text()).toContain('registration.upstream.initialAccessToken');
@@ -107,7 +128,10 @@ describe('RFC 7591 self-registration on one real Redis', () => {
 async function registeredClientId(view: Store): Promise<string> {
   const { Sealer } = await import('../../lib/vault/seal.js');
   const { defaultRandomBytes } = await import('../../lib/crypto.js');
-  const opened = new Sealer([TEST_VAULT_KEY], defaultRandomBytes).open((await view.get(keys.upstreamClient('idp')))!, 'upstream-client:idp');
+  const opened = new Sealer([TEST_VAULT_KEY], defaultRandomBytes).open(
+    (await view.get(keys.upstreamClient('idp')))!,
+    'upstream-client:idp',
+  );
   return (JSON.parse(opened!) as { clientId: string }).clientId;
 }
 
@@ -116,12 +140,21 @@ describe('Client ID Metadata Document at an upstream that supports it', () => {
     const cimd = await startCimdIdp({ accessTokenTtl: 3 });
     cleanup.push(() => cimd.close());
     const at = await reserveProxy();
-    const s = await startUpstreamStack(at, { provider: cimd.url, scopes: ['profile'], providerConfig: { id: 'cimd' }, refresh: { enabled: true, skewSeconds: 1 } }, { userinfoUrl: `${cimd.url}/userinfo`, providerId: 'cimd' });
+    const s = await startUpstreamStack(
+      at,
+      { provider: cimd.url, scopes: ['profile'], providerConfig: { id: 'cimd' }, refresh: { enabled: true, skewSeconds: 1 } },
+      { userinfoUrl: `${cimd.url}/userinfo`, providerId: 'cimd' },
+    );
     cleanup.push(() => s.close());
     const docUrl = `${at.issuer}/upstream-client/cimd`;
     const served = await fetch(docUrl);
     expect(served.status).toBe(200);
-    expect(await served.json()).toMatchObject({ client_id: docUrl, redirect_uris: [at.callback], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'] });
+    expect(await served.json()).toMatchObject({
+      client_id: docUrl,
+      redirect_uris: [at.callback],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+    });
 
     const c = await connectMcpClient({ serverUrl: s.mcpUrl, browser: new TestBrowser(), login: 'dana' });
     expect(cimd.counters.documentFetches).toBe(1);
@@ -142,10 +175,23 @@ describe('Client ID Metadata Document at an upstream that supports it', () => {
 describe('without clientId at an upstream that offers neither', () => {
   it('creation succeeds, ready() reports the upstream unavailable, /authorize renders an error page naming "clientId"', async () => {
     const at = await reserveProxy();
-    const idp = await startShapedIdp({ path: '', offline, client: { clientId: 'x', clientSecret: 'x-secret-0123456789abcdef', redirectUri: at.callback } });
+    const idp = await startShapedIdp({
+      path: '',
+      offline,
+      client: { clientId: 'x', clientSecret: 'x-secret-0123456789abcdef', redirectUri: at.callback },
+    });
     cleanup.push(() => idp.close());
     const logs = recordingLogger();
-    const oauth = createOAuthProxy({ issuer: at.issuer, provider: idp.issuer, secret: TEST_SECRET, encryptionKey: TEST_VAULT_KEY, logger: logs.logger, store: new MemoryStore(), consent: { enabled: false }, registration: { rateLimit: false } });
+    const oauth = createOAuthProxy({
+      issuer: at.issuer,
+      provider: idp.issuer,
+      secret: TEST_SECRET,
+      encryptionKey: TEST_VAULT_KEY,
+      logger: logs.logger,
+      store: new MemoryStore(),
+      consent: { enabled: false },
+      registration: { rateLimit: false },
+    });
     cleanup.push(() => oauth.close());
     expect(await oauth.ready()).toEqual({ ready: false, store: 'ok', upstream: 'unavailable' });
     const app = (await import('express')).default();
@@ -154,8 +200,12 @@ describe('without clientId at an upstream that offers neither', () => {
     cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
     const client = await registerClient(at.issuer);
     const res = await supertest(app).get('/oauth/authorize').query({
-      response_type: 'code', client_id: client.client_id, redirect_uri: client.redirect_uris[0], state: 's',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: client.redirect_uris[0],
+      state: 's',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
     });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.headers['content-type']).toMatch(/text\/html/);

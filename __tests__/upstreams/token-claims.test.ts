@@ -8,10 +8,14 @@ describe('providerConfig.tokenClaims with an OIDC upstream', () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({
-      proxy: { providerConfig: { id: 'upstream', tokenClaims: (c) => ({ department: c.department, roles: c.roles, sub: 'cannot-be-changed' }) } },
+      proxy: {
+        providerConfig: { id: 'upstream', tokenClaims: (c) => ({ department: c.department, roles: c.roles, sub: 'cannot-be-changed' }) },
+      },
     });
   });
-  afterAll(async () => { await stack?.close(); });
+  afterAll(async () => {
+    await stack?.close();
+  });
 
   it('only the mapped claims reach req.auth.extra.claims, and sub stays the identity subject', async () => {
     const s = await connectMcpClient({ serverUrl: stack.mcpUrl, browser: new TestBrowser(), login: 'alice' });

@@ -5,14 +5,38 @@ import { MAX_URI_LENGTH, isLoopbackRedirectUri, pathTrickProblem } from './redir
 const BLOCKED_V4 = new BlockList();
 const BLOCKED_V6 = new BlockList();
 for (const [net, bits] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
-  ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) BLOCKED_V4.addSubnet(net, bits, 'ipv4');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  BLOCKED_V4.addSubnet(net, bits, 'ipv4');
 for (const [net, bits] of [
-  ['::', 8], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23], ['2001:db8::', 32], ['2002::', 16],
-  ['3fff::', 20], ['5f00::', 16], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
-] as const) BLOCKED_V6.addSubnet(net, bits, 'ipv6');
+  ['::', 8],
+  ['64:ff9b:1::', 48],
+  ['100::', 64],
+  ['2001::', 23],
+  ['2001:db8::', 32],
+  ['2002::', 16],
+  ['3fff::', 20],
+  ['5f00::', 16],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
+] as const)
+  BLOCKED_V6.addSubnet(net, bits, 'ipv6');
 
 /** The eight 16-bit groups of a valid IPv6 address (dotted IPv4 tail allowed). */
 function ipv6Groups(addr: string): number[] {
@@ -64,7 +88,11 @@ export function clientIdProblem(clientId: string, allowHttpLoopback: boolean): s
   if (/[^\u0021-\u007e]/.test(clientId)) return 'must be ASCII without whitespace or control characters';
   if (clientId.includes('#')) return 'must not contain a fragment';
   let url: URL;
-  try { url = new URL(clientId); } catch { return 'is not an absolute URL'; }
+  try {
+    url = new URL(clientId);
+  } catch {
+    return 'is not an absolute URL';
+  }
   if (url.protocol !== 'https:' && !(allowHttpLoopback && isLoopbackRedirectUri(clientId))) return 'must use https';
   if (!/^https?:\/\/[^/]/i.test(clientId)) return 'must be written in full as https://host/path';
   if (url.username || url.password || /^[a-z]+:\/\/[^/?]*@/i.test(clientId)) return 'must not contain userinfo';

@@ -20,8 +20,10 @@ const DAY_MS = 24 * 3600 * 1000;
 /** What to tell a client that authenticated with another method than it registered. */
 const AUTH_METHOD_HINT: Record<PresentedCredentials['method'], (used: PresentedCredentials['method']) => string> = {
   none: () => 'Client authentication failed: this public client (token_endpoint_auth_method "none") has no secret; send client_id only',
-  client_secret_basic: (used) => `Client authentication failed: this client registered token_endpoint_auth_method "client_secret_basic"; send the credentials in an Authorization: Basic header${used === 'none' ? '' : ', not as client_secret'}`,
-  client_secret_post: (used) => `Client authentication failed: this client registered token_endpoint_auth_method "client_secret_post"; send client_id and client_secret in the form body${used === 'none' ? '' : ', not in an Authorization header'}`,
+  client_secret_basic: (used) =>
+    `Client authentication failed: this client registered token_endpoint_auth_method "client_secret_basic"; send the credentials in an Authorization: Basic header${used === 'none' ? '' : ', not as client_secret'}`,
+  client_secret_post: (used) =>
+    `Client authentication failed: this client registered token_endpoint_auth_method "client_secret_post"; send client_id and client_secret in the form body${used === 'none' ? '' : ', not in an Authorization header'}`,
 };
 
 /**
@@ -38,7 +40,14 @@ export class Clients {
   readonly #allowPrivate: boolean;
   readonly #logger: { warn(obj: object, msg: string): void } | undefined;
 
-  constructor(d: { store: Store; clock: () => number; random: RandomBytes; options: ParsedOptions; fetch: typeof fetch | undefined; logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg: string): void } }) {
+  constructor(d: {
+    store: Store;
+    clock: () => number;
+    random: RandomBytes;
+    options: ParsedOptions;
+    fetch: typeof fetch | undefined;
+    logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg: string): void };
+  }) {
     this.#logger = d.logger;
     this.#store = d.store;
     this.#clock = d.clock;
@@ -48,16 +57,18 @@ export class Clients {
     this.#allowPrivate = cimd.allowPrivateAddresses;
     this.#documents = cimd.enabled
       ? new MetadataDocumentFetcher({
-        ...(d.fetch ? { fetch: d.fetch } : {}),
-        allowPrivateAddresses: cimd.allowPrivateAddresses,
-        clock: d.clock,
-        ...(d.logger ? { logger: d.logger } : {}),
-        ...(d.options.allowedRedirectUris ? { allowedRedirectUris: d.options.allowedRedirectUris } : {}),
-      })
+          ...(d.fetch ? { fetch: d.fetch } : {}),
+          allowPrivateAddresses: cimd.allowPrivateAddresses,
+          clock: d.clock,
+          ...(d.logger ? { logger: d.logger } : {}),
+          ...(d.options.allowedRedirectUris ? { allowedRedirectUris: d.options.allowedRedirectUris } : {}),
+        })
       : undefined;
   }
 
-  get metadataDocumentsEnabled(): boolean { return this.#documents !== undefined; }
+  get metadataDocumentsEnabled(): boolean {
+    return this.#documents !== undefined;
+  }
 
   /** Registers a client; returns it and, for confidential clients, the secret (shown once, stored hashed). */
   async register(metadata: ClientMetadata): Promise<{ client: RegisteredClient; clientSecret?: string }> {
@@ -78,7 +89,8 @@ export class Clients {
   /** Looks a client up; `undefined` when unknown. Metadata-document failures throw `invalid_client`. */
   async get(clientId: string): Promise<RegisteredClient | undefined> {
     if (clientId.length > 2048) return undefined;
-    if (this.#documents && isMetadataDocumentClientId(clientId, { allowPrivateAddresses: this.#allowPrivate })) return this.#documents.resolve(clientId);
+    if (this.#documents && isMetadataDocumentClientId(clientId, { allowPrivateAddresses: this.#allowPrivate }))
+      return this.#documents.resolve(clientId);
     const record = parseRecord(clientRecordSchema, await this.#store.get(keys.client(clientId)), 'client', this.#logger);
     if (record === undefined) return undefined;
     const { v: _v, ...client } = record;

@@ -5,7 +5,13 @@ import { withTimeout } from '../util/timeout.js';
 import { parseClientMetadata } from './metadata.js';
 import { quoteUri } from './redirect-uri.js';
 import { clientIdProblem } from './address-policy.js';
-import { defaultLookup, documentError as fail, documentUnreachable as unreachable, downloadDocument, type DownloadPolicy } from './document-download.js';
+import {
+  defaultLookup,
+  documentError as fail,
+  documentUnreachable as unreachable,
+  downloadDocument,
+  type DownloadPolicy,
+} from './document-download.js';
 import type { RegisteredClient } from './types.js';
 import { InvalidClientError } from '../errors.js';
 
@@ -38,7 +44,10 @@ export interface MetadataDocumentFetcherOptions {
 
 function cacheSeconds(cacheControl: string | undefined): number {
   if (!cacheControl) return DEFAULT_TTL;
-  const directives = cacheControl.toLowerCase().split(',').map((d) => d.trim());
+  const directives = cacheControl
+    .toLowerCase()
+    .split(',')
+    .map((d) => d.trim());
   if (directives.some((d) => d === 'no-store' || d === 'no-cache')) return 0;
   const maxAge = directives.map((d) => /^max-age="?(\d+)"?$/.exec(d)?.[1]).find((v) => v !== undefined);
   return maxAge === undefined ? DEFAULT_TTL : Math.min(Number(maxAge), MAX_TTL);
@@ -46,7 +55,8 @@ function cacheSeconds(cacheControl: string | undefined): number {
 
 const positiveInt = (name: string, value: unknown, fallback: number): number => {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new TypeError(`MetadataDocumentFetcher: "${name}" must be a positive integer`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
+    throw new TypeError(`MetadataDocumentFetcher: "${name}" must be a positive integer`);
   return value;
 };
 
@@ -80,7 +90,8 @@ export class MetadataDocumentFetcher {
 
   constructor(options: MetadataDocumentFetcherOptions = {}) {
     for (const name of ['fetch', 'lookup', 'clock'] as const) {
-      if (options[name] !== undefined && typeof options[name] !== 'function') throw new TypeError(`MetadataDocumentFetcher: "${name}" must be a function`);
+      if (options[name] !== undefined && typeof options[name] !== 'function')
+        throw new TypeError(`MetadataDocumentFetcher: "${name}" must be a function`);
     }
     this.#policy = {
       fetch: options.fetch,
@@ -103,17 +114,23 @@ export class MetadataDocumentFetcher {
    */
   async resolve(clientId: string): Promise<RegisteredClient> {
     const problem = clientIdProblem(clientId, this.#policy.allowPrivate);
-    if (problem) throw new InvalidClientError(`client_id ${quoteUri(String(clientId))} is not a usable Client ID Metadata Document URL: it ${problem}`);
+    if (problem)
+      throw new InvalidClientError(
+        `client_id ${quoteUri(String(clientId))} is not a usable Client ID Metadata Document URL: it ${problem}`,
+      );
     const cached = this.#cache.get(clientId);
     if (cached) {
       if (cached.expiresAt > this.#clock()) return structuredClone(cached.client);
       this.#cache.delete(clientId);
     }
-    const loaded = this.#loading.run(clientId, () => this.#load(clientId).catch((error: unknown) => {
-      const detail = (error as { detail?: unknown }).detail;
-      if (typeof detail === 'string') this.#logger?.info({ client_id: clientId, detail }, 'client metadata document could not be fetched');
-      throw error;
-    }));
+    const loaded = this.#loading.run(clientId, () =>
+      this.#load(clientId).catch((error: unknown) => {
+        const detail = (error as { detail?: unknown }).detail;
+        if (typeof detail === 'string')
+          this.#logger?.info({ client_id: clientId, detail }, 'client metadata document could not be fetched');
+        throw error;
+      }),
+    );
     return structuredClone(await loaded);
   }
 
@@ -133,29 +150,46 @@ export class MetadataDocumentFetcher {
     }
 
     let doc: unknown;
-    try { doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(fetched.body)); } catch { throw fail(clientId, 'is not valid UTF-8 JSON'); }
+    try {
+      doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(fetched.body));
+    } catch {
+      throw fail(clientId, 'is not valid UTF-8 JSON');
+    }
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw fail(clientId, 'is not a JSON object');
     const fields = doc as Record<string, unknown>;
     if (fields.client_id !== clientId) {
-      throw fail(clientId, `contains client_id ${JSON.stringify(fields.client_id) ?? 'undefined'}; it must be identical to the URL the document is served at`);
+      throw fail(
+        clientId,
+        `contains client_id ${JSON.stringify(fields.client_id) ?? 'undefined'}; it must be identical to the URL the document is served at`,
+      );
     }
     if (fields.client_secret !== undefined || fields.client_secret_expires_at !== undefined) {
       throw fail(clientId, 'must not contain client_secret or client_secret_expires_at: a metadata-document client has no shared secret');
     }
     const method = fields.token_endpoint_auth_method ?? 'none';
     if (method !== 'none') {
-      throw fail(clientId, `declares token_endpoint_auth_method ${JSON.stringify(method)}; only "none" (public client with PKCE) is supported for metadata-document clients`);
+      throw fail(
+        clientId,
+        `declares token_endpoint_auth_method ${JSON.stringify(method)}; only "none" (public client with PKCE) is supported for metadata-document clients`,
+      );
     }
     let metadata;
     try {
-      metadata = parseClientMetadata({ ...fields, token_endpoint_auth_method: 'none' }, this.#allowed === undefined ? undefined : { allowedRedirectUris: this.#allowed });
+      metadata = parseClientMetadata(
+        { ...fields, token_endpoint_auth_method: 'none' },
+        this.#allowed === undefined ? undefined : { allowedRedirectUris: this.#allowed },
+      );
     } catch (error) {
       if (error instanceof OAuthError) throw fail(clientId, `is invalid: ${error.message}`);
       throw error;
     }
     const now = this.#clock();
     const client: RegisteredClient = {
-      ...metadata, client_id: clientId, client_id_issued_at: Math.floor(now / 1000), kind: 'metadata_document', verified_domain: url.host,
+      ...metadata,
+      client_id: clientId,
+      client_id_issued_at: Math.floor(now / 1000),
+      kind: 'metadata_document',
+      verified_domain: url.host,
     };
     const ttl = cacheSeconds(fetched.cacheControl);
     if (ttl > 0) this.#cache.set(clientId, { client, expiresAt: now + ttl * 1000 });

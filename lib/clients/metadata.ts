@@ -12,11 +12,12 @@ const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-
 /** RFC 6749 §3.3: scope tokens of NQCHAR separated by single spaces. */
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
 
-const text = (max: number) => z
-  .string({ error: 'must be a string' })
-  .min(1, 'must not be empty')
-  .max(max, `must be at most ${max} characters`)
-  .refine((s) => !UNSAFE_TEXT.test(s), 'must not contain control or bidirectional-override characters');
+const text = (max: number) =>
+  z
+    .string({ error: 'must be a string' })
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !UNSAFE_TEXT.test(s), 'must not contain control or bidirectional-override characters');
 
 const httpsUri = z
   .string({ error: 'must be a string' })
@@ -39,13 +40,16 @@ const grantType = z.enum(['authorization_code', 'refresh_token'], {
 const schema = z.object({
   token_endpoint_auth_method: z
     .enum(TOKEN_ENDPOINT_AUTH_METHODS, {
-      error: (issue) => `${JSON.stringify(issue.input)} is not supported; use "none" (public client with PKCE), "client_secret_post" or "client_secret_basic"`,
+      error: (issue) =>
+        `${JSON.stringify(issue.input)} is not supported; use "none" (public client with PKCE), "client_secret_post" or "client_secret_basic"`,
     })
     // RFC 7591 §2: the default when omitted. MCP public clients send "none" explicitly.
     .default('client_secret_basic'),
   grant_types: z.array(grantType, { error: 'must be an array of strings' }).min(1, 'must not be empty').default(['authorization_code']),
   response_types: z
-    .array(z.literal('code', { error: (issue) => `${JSON.stringify(issue.input)} is not supported; only "code" is` }), { error: 'must be an array of strings' })
+    .array(z.literal('code', { error: (issue) => `${JSON.stringify(issue.input)} is not supported; only "code" is` }), {
+      error: 'must be an array of strings',
+    })
     .min(1, 'must not be empty')
     .default(['code']),
   application_type: z.enum(['web', 'native'], { error: 'must be "web" or "native"' }).optional(),
@@ -54,7 +58,11 @@ const schema = z.object({
   logo_uri: httpsUri.optional(),
   tos_uri: httpsUri.optional(),
   policy_uri: httpsUri.optional(),
-  scope: z.string({ error: 'must be a string' }).max(1000, 'must be at most 1000 characters').regex(SCOPE, 'must be space-separated scope tokens (RFC 6749 §3.3)').optional(),
+  scope: z
+    .string({ error: 'must be a string' })
+    .max(1000, 'must be at most 1000 characters')
+    .regex(SCOPE, 'must be space-separated scope tokens (RFC 6749 §3.3)')
+    .optional(),
   contacts: z.array(text(320), { error: 'must be an array of strings' }).max(5, 'must have at most 5 entries').optional(),
   software_id: text(200).optional(),
   software_version: text(200).optional(),
@@ -63,7 +71,10 @@ const schema = z.object({
 function formatIssues(error: z.ZodError): string {
   return error.issues
     .map((issue) => {
-      const path = issue.path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+      const path = issue.path.reduce<string>(
+        (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
+        '',
+      );
       return `${path || 'client metadata'}: ${issue.message}`;
     })
     .join('; ');
@@ -72,7 +83,8 @@ function formatIssues(error: z.ZodError): string {
 function parseRedirectUris(value: unknown, allowed: ReadonlyArray<string | RegExp> | undefined): string[] {
   if (value === undefined) throw new InvalidRedirectUriError('redirect_uris is required: register at least one redirect URI');
   if (!Array.isArray(value) || value.length === 0) throw new InvalidRedirectUriError('redirect_uris must be a non-empty array of strings');
-  if (value.length > MAX_REDIRECT_URIS) throw new InvalidRedirectUriError(`redirect_uris must have at most ${MAX_REDIRECT_URIS} entries, got ${value.length}`);
+  if (value.length > MAX_REDIRECT_URIS)
+    throw new InvalidRedirectUriError(`redirect_uris must have at most ${MAX_REDIRECT_URIS} entries, got ${value.length}`);
   value.forEach((uri: unknown, i) => {
     if (typeof uri !== 'string') throw new InvalidRedirectUriError(`redirect_uris[${i}] must be a string`);
     checkRedirectUri(uri, { ...(allowed === undefined ? {} : { allowed }), label: `redirect_uris[${i}]` });
@@ -116,7 +128,9 @@ export function parseClientMetadata(input: unknown, options?: { allowedRedirectU
     throw new InvalidClientMetadataError('grant_types must include "authorization_code": it is the only way this server issues tokens');
   }
   if (!response_types.includes('code')) {
-    throw new InvalidClientMetadataError('response_types must include "code" because grant_types includes "authorization_code" (RFC 7591 §2.1)');
+    throw new InvalidClientMetadataError(
+      'response_types must include "code" because grant_types includes "authorization_code" (RFC 7591 §2.1)',
+    );
   }
 
   const metadata: ClientMetadata = {
@@ -125,7 +139,18 @@ export function parseClientMetadata(input: unknown, options?: { allowedRedirectU
     grant_types,
     response_types,
   };
-  const optional = ['application_type', 'client_name', 'client_uri', 'logo_uri', 'tos_uri', 'policy_uri', 'scope', 'contacts', 'software_id', 'software_version'] as const;
+  const optional = [
+    'application_type',
+    'client_name',
+    'client_uri',
+    'logo_uri',
+    'tos_uri',
+    'policy_uri',
+    'scope',
+    'contacts',
+    'software_id',
+    'software_version',
+  ] as const;
   for (const key of optional) {
     if (data[key] !== undefined) Object.assign(metadata, { [key]: data[key] });
   }

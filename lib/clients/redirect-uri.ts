@@ -5,8 +5,20 @@ export const MAX_URI_LENGTH = 2000;
 
 /** Schemes that can never be a redirect target: script, inline content, local files, sockets. */
 const REFUSED_SCHEMES = new Set([
-  'javascript:', 'vbscript:', 'data:', 'blob:', 'file:', 'filesystem:', 'about:',
-  'view-source:', 'ws:', 'wss:', 'ftp:', 'mailto:', 'tel:', 'sms:',
+  'javascript:',
+  'vbscript:',
+  'data:',
+  'blob:',
+  'file:',
+  'filesystem:',
+  'about:',
+  'view-source:',
+  'ws:',
+  'wss:',
+  'ftp:',
+  'mailto:',
+  'tel:',
+  'sms:',
 ]);
 
 /**
@@ -17,7 +29,13 @@ const REFUSED_SCHEMES = new Set([
  * `itms-services:`) launch programs.
  */
 export const KNOWN_APP_SCHEMES: readonly string[] = Object.freeze([
-  'cursor:', 'vscode:', 'vscode-insiders:', 'vscodium:', 'windsurf:', 'claude:', 'zed:',
+  'cursor:',
+  'vscode:',
+  'vscode-insiders:',
+  'vscodium:',
+  'windsurf:',
+  'claude:',
+  'zed:',
 ]);
 /** A reverse-DNS scheme: at least two dot-separated labels. */
 const REVERSE_DNS_SCHEME = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+:$/;
@@ -114,7 +132,7 @@ export function redirectUriProblem(uri: string, options?: { allowed?: ReadonlyAr
     return `uses the private-use scheme "${scheme}", which is neither a reverse-DNS name (e.g. com.example.app:) nor a known app scheme (${KNOWN_APP_SCHEMES.join(' ')}); the server operator can allow it with "allowedRedirectUris"`;
   }
   if (options?.allowed && !listed) {
-    return 'is not in this server\'s list of allowed redirect URIs';
+    return "is not in this server's list of allowed redirect URIs";
   }
   return undefined;
 }

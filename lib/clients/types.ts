@@ -40,14 +40,16 @@ export interface RegisteredClient extends ClientMetadata {
  * Internal: the stored form of a {@link RegisteredClient} (`client:<client_id>`).
  * Version 1; records without `v` are version 1. Unknown fields are kept.
  */
-export const clientRecordSchema = z.object({
-  v: z.literal(1).default(1),
-  client_id: z.string(),
-  client_id_issued_at: z.number(),
-  kind: z.enum(['dynamic', 'metadata_document']),
-  client_secret_hash: z.string().optional(),
-  redirect_uris: z.array(z.string()),
-  token_endpoint_auth_method: z.enum(TOKEN_ENDPOINT_AUTH_METHODS),
-  grant_types: z.array(z.enum(['authorization_code', 'refresh_token'])),
-  response_types: z.array(z.literal('code')),
-}).loose();
+export const clientRecordSchema = z
+  .object({
+    v: z.literal(1).default(1),
+    client_id: z.string(),
+    client_id_issued_at: z.number(),
+    kind: z.enum(['dynamic', 'metadata_document']),
+    client_secret_hash: z.string().optional(),
+    redirect_uris: z.array(z.string()),
+    token_endpoint_auth_method: z.enum(TOKEN_ENDPOINT_AUTH_METHODS),
+    grant_types: z.array(z.enum(['authorization_code', 'refresh_token'])),
+    response_types: z.array(z.literal('code')),
+  })
+  .loose();

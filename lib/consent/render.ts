@@ -54,7 +54,12 @@ export interface ConsentPageModel {
 export type ConsentPageRenderer = (model: ConsentPageModel) => string;
 
 const ESCAPES: Readonly<Record<string, string>> = {
-  '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;',
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+  '`': '&#96;',
 };
 
 /**
@@ -199,14 +204,20 @@ export const renderConsentPage: ConsentPageRenderer = (model) => {
     : '';
   const descriptions = { ...DEFAULT_SCOPE_DESCRIPTIONS, ...model.scopeDescriptions };
   const scopes = model.scopes.length
-    ? `<ul class="scopes">${model.scopes.map((s) => {
-      const words = Object.hasOwn(descriptions, s) ? descriptions[s] : undefined;
-      return words ? `<li>${escapeHtml(words)} <code>${escapeHtml(s)}</code></li>` : `<li><code>${escapeHtml(s)}</code></li>`;
-    }).join('')}</ul>`
+    ? `<ul class="scopes">${model.scopes
+        .map((s) => {
+          const words = Object.hasOwn(descriptions, s) ? descriptions[s] : undefined;
+          return words ? `<li>${escapeHtml(words)} <code>${escapeHtml(s)}</code></li>` : `<li><code>${escapeHtml(s)}</code></li>`;
+        })
+        .join('')}</ul>`
     : '<p>Basic access: no specific permissions were requested.</p>';
-  const resource = model.resourceUrl ? `<p class="muted">Server address: <span class="uri">${escapeHtml(model.resourceUrl)}</span></p>` : '';
+  const resource = model.resourceUrl
+    ? `<p class="muted">Server address: <span class="uri">${escapeHtml(model.resourceUrl)}</span></p>`
+    : '';
 
-  return page(`Allow ${model.redirectHost} to access ${model.resourceName ?? 'this server'}?`, `<h1>Allow <span class="host-inline">${host}</span> to access ${server}?</h1>
+  return page(
+    `Allow ${model.redirectHost} to access ${model.resourceName ?? 'this server'}?`,
+    `<h1>Allow <span class="host-inline">${host}</span> to access ${server}?</h1>
 <p class="who">${badge}${claimed}</p>
 ${note}
 ${website}
@@ -225,7 +236,8 @@ ${scopes}
 <button type="submit" name="decision" value="deny" class="deny">Deny</button>
 <button type="submit" name="decision" value="approve" class="approve">Approve</button>
 </div>
-</form>`);
+</form>`,
+  );
 };
 
 /**
@@ -242,10 +254,13 @@ ${scopes}
  * ```
  */
 export function renderErrorPage(title: string, message: string, details?: string): string {
-  return page(title, `<h1>${escapeHtml(title)}</h1>
+  return page(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
 <p role="alert">${escapeHtml(message)}</p>
 <p class="muted">Nothing was sent to the app. You can close this window.</p>
-${details ? `<p class="muted details">Details: <code>${escapeHtml(details)}</code></p>` : ''}`);
+${details ? `<p class="muted details">Details: <code>${escapeHtml(details)}</code></p>` : ''}`,
+  );
 }
 
 /**
@@ -259,12 +274,42 @@ ${details ? `<p class="muted details">Details: <code>${escapeHtml(details)}</cod
  */
 export function errorPageText(code: string, status: number): { title: string; message: string } {
   if (status === 503 || code === 'temporarily_unavailable') {
-    return { title: 'Please try again in a moment', message: 'A service this sign-in needs is not answering right now. Nothing was lost. Wait a moment, then start signing in again from your app.' };
+    return {
+      title: 'Please try again in a moment',
+      message:
+        'A service this sign-in needs is not answering right now. Nothing was lost. Wait a moment, then start signing in again from your app.',
+    };
   }
-  if (status === 429) return { title: 'Too many attempts', message: 'There were too many sign-in attempts from your network. Wait a minute, then start again from your app.' };
-  if (code === 'invalid_client') return { title: 'This app is not known here', message: 'The app that sent you here is not registered with this server, or its registration has expired. Go back to the app and connect it to the server again.' };
-  if (code === 'access_denied' && status === 403) return { title: 'This sign-in cannot be completed in this browser', message: 'It was started in another browser or window, or this page was open for too long. For your safety it stops here. Go back to your app and start signing in again, in this browser.' };
-  if (code === 'access_denied') return { title: 'Sign-in was not completed', message: 'The identity provider did not complete the sign-in. Go back to your app and try again; if it keeps happening, ask the server\'s operator.' };
-  if (code === 'server_error') return { title: 'Something went wrong', message: 'The server could not finish the sign-in. Try again from your app; if it keeps happening, tell the server\'s operator.' };
-  return { title: 'This sign-in link is not valid', message: 'The link is incomplete, has expired or was already used. Go back to your app and start signing in again.' };
+  if (status === 429)
+    return {
+      title: 'Too many attempts',
+      message: 'There were too many sign-in attempts from your network. Wait a minute, then start again from your app.',
+    };
+  if (code === 'invalid_client')
+    return {
+      title: 'This app is not known here',
+      message:
+        'The app that sent you here is not registered with this server, or its registration has expired. Go back to the app and connect it to the server again.',
+    };
+  if (code === 'access_denied' && status === 403)
+    return {
+      title: 'This sign-in cannot be completed in this browser',
+      message:
+        'It was started in another browser or window, or this page was open for too long. For your safety it stops here. Go back to your app and start signing in again, in this browser.',
+    };
+  if (code === 'access_denied')
+    return {
+      title: 'Sign-in was not completed',
+      message:
+        "The identity provider did not complete the sign-in. Go back to your app and try again; if it keeps happening, ask the server's operator.",
+    };
+  if (code === 'server_error')
+    return {
+      title: 'Something went wrong',
+      message: "The server could not finish the sign-in. Try again from your app; if it keeps happening, tell the server's operator.",
+    };
+  return {
+    title: 'This sign-in link is not valid',
+    message: 'The link is incomplete, has expired or was already used. Go back to your app and start signing in again.',
+  };
 }

@@ -11,7 +11,8 @@ import { authorizeRateLimit, showConsent } from './consent.js';
 import { singleParams } from './params.js';
 
 /** Internal: the collaborators this endpoint uses. */
-export type AuthorizeDeps = Pick<EndpointServices, 'logger' | 'clients' | 'urls' | 'random' | 'options' | 'consentEnabled' | 'clock'> & ConsentDeps;
+export type AuthorizeDeps = Pick<EndpointServices, 'logger' | 'clients' | 'urls' | 'random' | 'options' | 'consentEnabled' | 'clock'> &
+  ConsentDeps;
 
 const CODE_CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
 const MAX_STATE_LENGTH = 2048;
@@ -28,7 +29,12 @@ const MAX_STATE_LENGTH = 2048;
  */
 export function authorizeEndpoint(ctx: AuthorizeDeps): Router {
   const router = Router();
-  router.get('/', ...authorizeRateLimit(ctx), browserSession(ctx), handle((req, res) => authorize(ctx, req, res)));
+  router.get(
+    '/',
+    ...authorizeRateLimit(ctx),
+    browserSession(ctx),
+    handle((req, res) => authorize(ctx, req, res)),
+  );
   router.use(pageErrorHandler(ctx.logger));
   return router;
 }
@@ -54,9 +60,16 @@ async function authorize(ctx: AuthorizeDeps, req: Request, res: Response): Promi
     return sendErrorPage(res, new InvalidRequestError('redirect_uri does not match any URI registered for this client'));
   }
   const state = q.state;
-  const fail = (err: OAuthError) => (redirectTrusted(ctx, req, client.client_id, redirectUri!)
-    ? redirectWithError(res, redirectUri!, err, state !== undefined && state.length <= MAX_STATE_LENGTH ? state : undefined, ctx.urls.issuer)
-    : sendErrorPage(res, err));
+  const fail = (err: OAuthError) =>
+    redirectTrusted(ctx, req, client.client_id, redirectUri!)
+      ? redirectWithError(
+          res,
+          redirectUri!,
+          err,
+          state !== undefined && state.length <= MAX_STATE_LENGTH ? state : undefined,
+          ctx.urls.issuer,
+        )
+      : sendErrorPage(res, err);
 
   // 2. The rest of the request: errors go back to the client.
   if (q.response_type !== 'code') return fail(new UnsupportedResponseTypeError('response_type must be "code"'));
@@ -80,7 +93,8 @@ async function authorize(ctx: AuthorizeDeps, req: Request, res: Response): Promi
   // A loopback redirect URI may differ in port only (RFC 8252 §7.3: native apps pick a new port per run).
   if (ctx.consentEnabled) {
     const approval = browserState(req).approvals[client.client_id];
-    const remembered = approval && approval.until > ctx.clock() && redirectUriMatches(approval.redirectUri, redirectUri) && approval.scope === txn.scope;
+    const remembered =
+      approval && approval.until > ctx.clock() && redirectUriMatches(approval.redirectUri, redirectUri) && approval.scope === txn.scope;
     if (!remembered) return showConsent(ctx, req, res, txn, client);
   }
   await startUpstream(ctx, req, res, txn);

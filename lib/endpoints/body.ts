@@ -62,7 +62,13 @@ export function formBody(limit: number | string): RequestHandler {
       req.body = {};
       return next();
     }
-    const form = type === undefined ? undefined : type.split(',').map((t) => t.trim()).find((t) => t.split(';')[0]!.trim().toLowerCase() === FORM);
+    const form =
+      type === undefined
+        ? undefined
+        : type
+            .split(',')
+            .map((t) => t.trim())
+            .find((t) => t.split(';')[0]!.trim().toLowerCase() === FORM);
     if (form === undefined) {
       return next(new InvalidRequestError(`Content-Type must be ${FORM}; got ${type === undefined ? 'none' : JSON.stringify(type)}`));
     }

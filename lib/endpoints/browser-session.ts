@@ -60,7 +60,10 @@ export function browserSession(ctx: BrowserSessionDeps): RequestHandler {
     // express-session silently drops a Secure cookie on a request it sees as http; every consent would then fail its CSRF check.
     if (!req.secure && !warnedInsecure.has(ctx)) {
       warnedInsecure.add(ctx);
-      ctx.logger.warn({}, 'the issuer is https but a browser request arrived over http, so the Secure browser-session cookie cannot be set and consent and sign-in will fail. Behind a TLS-terminating proxy, call app.set(\'trust proxy\', …) so Express sees X-Forwarded-Proto.');
+      ctx.logger.warn(
+        {},
+        "the issuer is https but a browser request arrived over http, so the Secure browser-session cookie cannot be set and consent and sign-in will fail. Behind a TLS-terminating proxy, call app.set('trust proxy', …) so Express sees X-Forwarded-Proto.",
+      );
     }
     mw(req, res, next);
   };

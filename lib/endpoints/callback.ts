@@ -8,7 +8,8 @@ import { browserSession, rememberApproval, saveSession, unbindPending } from './
 import { handle, pageErrorHandler, redirectWithError, sendErrorPage, toOAuthError } from '../http/respond.js';
 
 /** Internal: the collaborators this endpoint uses. */
-export type CallbackDeps = Pick<EndpointServices, 'logger' | 'pending' | 'urls' | 'upstreams' | 'options' | 'grants' | 'codes' | 'clock'> & BrowserSessionDeps;
+export type CallbackDeps = Pick<EndpointServices, 'logger' | 'pending' | 'urls' | 'upstreams' | 'options' | 'grants' | 'codes' | 'clock'> &
+  BrowserSessionDeps;
 
 /** How long an issued-but-unredeemed session's records are kept (the code's lifetime, with margin). */
 const UNREDEEMED_FACTOR = 5;
@@ -24,7 +25,11 @@ const UNREDEEMED_FACTOR = 5;
  */
 export function callbackEndpoint(ctx: CallbackDeps): Router {
   const router = Router();
-  router.get('/', browserSession(ctx), handle((req, res) => callback(ctx, req, res)));
+  router.get(
+    '/',
+    browserSession(ctx),
+    handle((req, res) => callback(ctx, req, res)),
+  );
   router.use(pageErrorHandler(ctx.logger));
   return router;
 }
@@ -34,10 +39,21 @@ async function callback(ctx: CallbackDeps, req: Request, res: Response): Promise
   if (!state) return sendErrorPage(res, new InvalidRequestError('The upstream response has no state'));
   const stateHash = sha256(state);
   const pending = await ctx.pending.take(stateHash);
-  if (pending === undefined) return sendErrorPage(res, new InvalidRequestError('This sign-in is unknown, expired or already completed. Start again from your application.'));
+  if (pending === undefined)
+    return sendErrorPage(
+      res,
+      new InvalidRequestError('This sign-in is unknown, expired or already completed. Start again from your application.'),
+    );
   if (!unbindPending(req, stateHash)) {
     ctx.logger.warn({}, 'callback refused: the sign-in was started in another browser');
-    return sendErrorPage(res, new OAuthError('access_denied', 'This sign-in was started in another browser. For your safety it cannot be completed here; start again from your application.', 403));
+    return sendErrorPage(
+      res,
+      new OAuthError(
+        'access_denied',
+        'This sign-in was started in another browser. For your safety it cannot be completed here; start again from your application.',
+        403,
+      ),
+    );
   }
   await saveSession(req);
   const { txn, nonce, codeVerifier } = pending;
@@ -45,7 +61,14 @@ async function callback(ctx: CallbackDeps, req: Request, res: Response): Promise
 
   if (typeof req.query.error === 'string') {
     ctx.logger.info({ client_id: txn.clientId, upstream_error: req.query.error.slice(0, 64) }, 'upstream returned an error');
-    const err = req.query.error === 'access_denied' ? new AccessDeniedError('The upstream identity provider denied the sign-in') : new OAuthError(req.query.error === 'temporarily_unavailable' ? 'temporarily_unavailable' : 'server_error', 'The upstream identity provider returned an error', 400);
+    const err =
+      req.query.error === 'access_denied'
+        ? new AccessDeniedError('The upstream identity provider denied the sign-in')
+        : new OAuthError(
+            req.query.error === 'temporarily_unavailable' ? 'temporarily_unavailable' : 'server_error',
+            'The upstream identity provider returned an error',
+            400,
+          );
     return back(err);
   }
 
@@ -63,8 +86,17 @@ async function callback(ctx: CallbackDeps, req: Request, res: Response): Promise
   rememberApproval(ctx, req, txn.clientId);
   await saveSession(req);
   const holdMs = ctx.options.codeTtl * 1000 * UNREDEEMED_FACTOR;
-  const { sid } = await ctx.grants.create({ clientId: txn.clientId, scope: txn.scope, providerId: ctx.upstreams.primary.id, ...signIn }, holdMs);
-  const code = await ctx.codes.issue({ sid, clientId: txn.clientId, redirectUri: txn.redirectUri, codeChallenge: txn.codeChallenge, scope: txn.scope });
+  const { sid } = await ctx.grants.create(
+    { clientId: txn.clientId, scope: txn.scope, providerId: ctx.upstreams.primary.id, ...signIn },
+    holdMs,
+  );
+  const code = await ctx.codes.issue({
+    sid,
+    clientId: txn.clientId,
+    redirectUri: txn.redirectUri,
+    codeChallenge: txn.codeChallenge,
+    scope: txn.scope,
+  });
   ctx.logger.info({ client_id: txn.clientId, sid }, 'sign-in completed');
   const url = new URL(txn.redirectUri);
   url.searchParams.set('code', code);

@@ -15,38 +15,53 @@ import { formBody } from './body.js';
 import { resourceName } from './metadata.js';
 
 /** Internal: the collaborators this endpoint uses. */
-export type ConsentDeps = Pick<EndpointServices, 'clock' | 'random' | 'options' | 'upstreams' | 'urls' | 'logger'> & UpstreamRedirectDeps & BrowserSessionDeps & RateLimitDeps;
+export type ConsentDeps = Pick<EndpointServices, 'clock' | 'random' | 'options' | 'upstreams' | 'urls' | 'logger'> &
+  UpstreamRedirectDeps &
+  BrowserSessionDeps &
+  RateLimitDeps;
 
 const MAX_OPEN_CONSENTS = 10;
 /** Remembered approvals kept per browser (the oldest goes first). */
 const MAX_APPROVALS = 50;
 
 /** Internal: renders the consent page for a validated transaction and remembers it (with a CSRF token) in this browser. */
-export async function showConsent(ctx: ConsentDeps, req: Request, res: Response, txn: Transaction, client: RegisteredClient): Promise<void> {
+export async function showConsent(
+  ctx: ConsentDeps,
+  req: Request,
+  res: Response,
+  txn: Transaction,
+  client: RegisteredClient,
+): Promise<void> {
   const state = browserState(req);
   const now = ctx.clock();
-  const open = Object.entries(state.consent).filter(([, c]) => c.expires > now).slice(-(MAX_OPEN_CONSENTS - 1));
+  const open = Object.entries(state.consent)
+    .filter(([, c]) => c.expires > now)
+    .slice(-(MAX_OPEN_CONSENTS - 1));
   const csrf = randomToken(ctx.random);
   state.consent = Object.fromEntries([...open, [txn.id, { txn, csrf, expires: now + ctx.options.authorizationTtl * 1000 }]]);
   await saveSession(req);
   const render = (ctx.options.consent.render as ConsentPageRenderer | undefined) ?? renderConsentPage;
   const redirect = new URL(txn.redirectUri);
-  sendPage(res, 200, render({
-    clientName: client.client_name ?? client.client_id,
-    clientId: client.client_id,
-    ...(client.client_uri ? { clientUri: client.client_uri } : {}),
-    redirectUri: txn.redirectUri,
-    redirectHost: redirectHost(redirect),
-    ...(client.verified_domain ? { verifiedDomain: client.verified_domain } : {}),
-    scopes: txn.scope.split(' '),
-    ...(ctx.options.consent.scopeDescriptions ? { scopeDescriptions: ctx.options.consent.scopeDescriptions } : {}),
-    resourceName: resourceName(ctx),
-    resourceUrl: ctx.urls.resource,
-    providerName: ctx.upstreams.primary.displayName,
-    action: ctx.urls.consent,
-    csrfToken: csrf,
-    transactionId: txn.id,
-  }));
+  sendPage(
+    res,
+    200,
+    render({
+      clientName: client.client_name ?? client.client_id,
+      clientId: client.client_id,
+      ...(client.client_uri ? { clientUri: client.client_uri } : {}),
+      redirectUri: txn.redirectUri,
+      redirectHost: redirectHost(redirect),
+      ...(client.verified_domain ? { verifiedDomain: client.verified_domain } : {}),
+      scopes: txn.scope.split(' '),
+      ...(ctx.options.consent.scopeDescriptions ? { scopeDescriptions: ctx.options.consent.scopeDescriptions } : {}),
+      resourceName: resourceName(ctx),
+      resourceUrl: ctx.urls.resource,
+      providerName: ctx.upstreams.primary.displayName,
+      action: ctx.urls.consent,
+      csrfToken: csrf,
+      transactionId: txn.id,
+    }),
+  );
 }
 
 /** Limiters per proxy: `/authorize` and `/consent` share one count per address. */
@@ -57,7 +72,17 @@ export function authorizeRateLimit(ctx: ConsentDeps): RequestHandler[] {
   let mw = limiters.get(ctx);
   if (!mw) {
     const rl = ctx.options.authorizeRateLimit;
-    mw = rl ? [storeRateLimit(ctx, 'authorize', rl, 'Too many sign-in requests from this address; wait a minute and start again from your application', sendErrorPage)] : [];
+    mw = rl
+      ? [
+          storeRateLimit(
+            ctx,
+            'authorize',
+            rl,
+            'Too many sign-in requests from this address; wait a minute and start again from your application',
+            sendErrorPage,
+          ),
+        ]
+      : [];
     limiters.set(ctx, mw);
   }
   return mw;
@@ -77,7 +102,13 @@ function redirectHost(url: URL): string {
  */
 export function consentEndpoint(ctx: ConsentDeps): Router {
   const router = Router();
-  router.post('/', ...authorizeRateLimit(ctx), formBody('4kb'), browserSession(ctx), handle((req, res) => decide(ctx, req, res)));
+  router.post(
+    '/',
+    ...authorizeRateLimit(ctx),
+    formBody('4kb'),
+    browserSession(ctx),
+    handle((req, res) => decide(ctx, req, res)),
+  );
   router.use(pageErrorHandler(ctx.logger));
   return router;
 }
@@ -88,14 +119,24 @@ async function decide(ctx: ConsentDeps, req: Request, res: Response): Promise<vo
   const csrf = typeof body.csrf === 'string' ? body.csrf : '';
   const entry = req.session.mop?.consent[txnId];
   if (!entry || !csrf || !safeEqual(csrf, entry.csrf)) {
-    return sendErrorPage(res, new OAuthError('access_denied', 'The consent form is invalid or was not issued to this browser (CSRF check failed). Start the sign-in again from your application.', 403));
+    return sendErrorPage(
+      res,
+      new OAuthError(
+        'access_denied',
+        'The consent form is invalid or was not issued to this browser (CSRF check failed). Start the sign-in again from your application.',
+        403,
+      ),
+    );
   }
   const state = browserState(req);
   delete state.consent[txnId];
   const { txn } = entry;
   if (entry.expires <= ctx.clock()) {
     await saveSession(req);
-    return sendErrorPage(res, new OAuthError('invalid_request', 'The consent page expired. Start the sign-in again from your application.', 400));
+    return sendErrorPage(
+      res,
+      new OAuthError('invalid_request', 'The consent page expired. Start the sign-in again from your application.', 400),
+    );
   }
   if (body.decision !== 'approve') {
     await saveSession(req);
@@ -105,8 +146,13 @@ async function decide(ctx: ConsentDeps, req: Request, res: Response): Promise<vo
   const rememberFor = ctx.options.consent.rememberFor;
   if (rememberFor > 0) {
     const now = ctx.clock();
-    const live = Object.entries(state.approvals).filter(([id, a]) => a.until > now && id !== txn.clientId).slice(-(MAX_APPROVALS - 1));
-    state.approvals = Object.fromEntries([...live, [txn.clientId, { redirectUri: txn.redirectUri, scope: txn.scope, until: now + rememberFor * 1000 }]]);
+    const live = Object.entries(state.approvals)
+      .filter(([id, a]) => a.until > now && id !== txn.clientId)
+      .slice(-(MAX_APPROVALS - 1));
+    state.approvals = Object.fromEntries([
+      ...live,
+      [txn.clientId, { redirectUri: txn.redirectUri, scope: txn.scope, until: now + rememberFor * 1000 }],
+    ]);
   }
   await startUpstream(ctx, req, res, txn);
 }

@@ -10,7 +10,10 @@ import { TooManyRequestsError } from '../errors.js';
 export type RateLimitDeps = Pick<EndpointServices, 'store' | 'logger'>;
 
 /** A rate limit as the options give it. */
-export interface RateLimitSettings { windowMs: number; limit: number }
+export interface RateLimitSettings {
+  windowMs: number;
+  limit: number;
+}
 
 /** Proxies that already warned that their store has no `increment` (once per proxy). */
 const warnedLocal = new WeakSet<object>();
@@ -32,7 +35,9 @@ class ProxyRateLimitStore implements RateLimitStore {
     this.#name = name;
   }
 
-  init(options: { windowMs: number }): void { this.#windowMs = options.windowMs; }
+  init(options: { windowMs: number }): void {
+    this.#windowMs = options.windowMs;
+  }
 
   async increment(key: string): Promise<IncrementResponse> {
     const { count, ttlMs } = await this.#store.increment(this.#key(key), this.#windowMs);
@@ -42,9 +47,13 @@ class ProxyRateLimitStore implements RateLimitStore {
   // Fixed windows: a request is never "given back" (skip options are not used), so decrement has nothing to do.
   async decrement(): Promise<void> {}
 
-  async resetKey(key: string): Promise<void> { await this.#store.delete(this.#key(key)); }
+  async resetKey(key: string): Promise<void> {
+    await this.#store.delete(this.#key(key));
+  }
 
-  #key(address: string): string { return keys.rateLimit(this.#name, sha256(address)); }
+  #key(address: string): string {
+    return keys.rateLimit(this.#name, sha256(address));
+  }
 }
 
 /**
@@ -56,14 +65,23 @@ class ProxyRateLimitStore implements RateLimitStore {
  * without `increment` falls back to counting in this process, with a warning.
  * Over the limit: `respond` gets a `429 too_many_requests` with `Retry-After`.
  */
-export function storeRateLimit(ctx: RateLimitDeps, name: string, settings: RateLimitSettings, description: string, respond: (res: Response, err: TooManyRequestsError) => void): RequestHandler {
+export function storeRateLimit(
+  ctx: RateLimitDeps,
+  name: string,
+  settings: RateLimitSettings,
+  description: string,
+  respond: (res: Response, err: TooManyRequestsError) => void,
+): RequestHandler {
   const { store } = ctx;
   let limitStore: RateLimitStore | undefined;
   if (typeof store.increment === 'function') {
     limitStore = new ProxyRateLimitStore(store as Store & { increment: NonNullable<Store['increment']> }, name);
   } else if (!warnedLocal.has(ctx)) {
     warnedLocal.add(ctx);
-    ctx.logger.warn({}, 'the store has no increment() method, so rate limits (registration, authorize/consent) are counted per process: with several instances each allows the full limit. Use RedisStore or MemoryStore, or add increment() to your store.');
+    ctx.logger.warn(
+      {},
+      'the store has no increment() method, so rate limits (registration, authorize/consent) are counted per process: with several instances each allows the full limit. Use RedisStore or MemoryStore, or add increment() to your store.',
+    );
   }
   return rateLimit({
     windowMs: settings.windowMs,

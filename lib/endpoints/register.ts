@@ -20,7 +20,10 @@ export function registerEndpoint(ctx: RegisterDeps): Router {
   if (rl) limits.push(storeRateLimit(ctx, 'register', rl, 'Too many client registrations from this address; retry later', sendJsonError));
   router.post('/', ...limits, jsonBody(REGISTRATION_BODY_LIMIT), async (req, res, next) => {
     try {
-      const metadata = parseClientMetadata(req.body ?? {}, ctx.options.allowedRedirectUris ? { allowedRedirectUris: ctx.options.allowedRedirectUris } : {});
+      const metadata = parseClientMetadata(
+        req.body ?? {},
+        ctx.options.allowedRedirectUris ? { allowedRedirectUris: ctx.options.allowedRedirectUris } : {},
+      );
       const { client, clientSecret } = await ctx.clients.register(metadata);
       ctx.logger.info({ client_id: client.client_id, client_name: client.client_name }, 'client registered');
       res.status(201).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(registrationResponse(client, clientSecret));

@@ -47,5 +47,5 @@ async function sessionOf(ctx: RevokeDeps, token: string, clientId: string, hint:
       throw err;
     }
   };
-  return hint === 'access_token' ? (await asAccess()) ?? (await asRefresh()) : (await asRefresh()) ?? (await asAccess());
+  return hint === 'access_token' ? ((await asAccess()) ?? (await asRefresh())) : ((await asRefresh()) ?? (await asAccess()));
 }

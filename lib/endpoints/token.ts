@@ -3,7 +3,12 @@ import type { EndpointServices } from './services.js';
 import type { RegisteredClient } from '../clients/types.js';
 import { presentedCredentials } from '../clients/clients.js';
 import {
-  InvalidGrantError, InvalidRequestError, InvalidScopeError, InvalidTargetError, UnauthorizedClientError, UnsupportedGrantTypeError,
+  InvalidGrantError,
+  InvalidRequestError,
+  InvalidScopeError,
+  InvalidTargetError,
+  UnauthorizedClientError,
+  UnsupportedGrantTypeError,
 } from '../errors.js';
 import { pkceChallenge, safeEqual } from '../crypto.js';
 import { MAX_EMBEDDED_CLAIMS_BYTES } from '../tokens/access-token.js';
@@ -55,8 +60,13 @@ export function tokenEndpoint(ctx: TokenDeps): Router {
   return router;
 }
 
-async function authorizationCode(ctx: TokenDeps, client: RegisteredClient, body: Record<string, string | undefined>): Promise<TokenResponse> {
-  if (!client.grant_types.includes('authorization_code')) throw new UnauthorizedClientError('This client may not use the authorization_code grant');
+async function authorizationCode(
+  ctx: TokenDeps,
+  client: RegisteredClient,
+  body: Record<string, string | undefined>,
+): Promise<TokenResponse> {
+  if (!client.grant_types.includes('authorization_code'))
+    throw new UnauthorizedClientError('This client may not use the authorization_code grant');
   const { code, code_verifier: verifier, redirect_uri: redirectUri } = body;
   if (!code) throw new InvalidRequestError('code is required');
   if (!verifier) throw new InvalidRequestError('code_verifier is required (PKCE)');
@@ -64,15 +74,23 @@ async function authorizationCode(ctx: TokenDeps, client: RegisteredClient, body:
   const record = await ctx.codes.peek(code);
   if (record) {
     if (record.clientId !== client.client_id) throw new InvalidGrantError('The authorization code was not issued to this client');
-    if (redirectUri !== undefined && redirectUri !== record.redirectUri) throw new InvalidGrantError('redirect_uri does not match the authorization request');
-    if (!safeEqual(pkceChallenge(verifier), record.codeChallenge)) throw new InvalidGrantError('PKCE verification failed: code_verifier does not match code_challenge');
+    if (redirectUri !== undefined && redirectUri !== record.redirectUri)
+      throw new InvalidGrantError('redirect_uri does not match the authorization request');
+    if (!safeEqual(pkceChallenge(verifier), record.codeChallenge))
+      throw new InvalidGrantError('PKCE verification failed: code_verifier does not match code_challenge');
   }
   // Atomic. A replay gets invalid_grant; it ends the session only for the same client with the right verifier, after the retry window.
   const consumed = await ctx.codes.consume(code, { clientId: client.client_id, challenge: pkceChallenge(verifier) });
   const session = await ctx.grants.activate(consumed.sid);
   if (!session) throw new InvalidGrantError('The sign-in behind this code has expired; sign in again');
   await ctx.clients.markUsed(client);
-  return issue(ctx, session, client.client_id, consumed.scope, await ctx.refreshTokens.issue({ sid: session.sid, clientId: client.client_id, scope: consumed.scope }));
+  return issue(
+    ctx,
+    session,
+    client.client_id,
+    consumed.scope,
+    await ctx.refreshTokens.issue({ sid: session.sid, clientId: client.client_id, scope: consumed.scope }),
+  );
 }
 
 async function refreshToken(ctx: TokenDeps, client: RegisteredClient, body: Record<string, string | undefined>): Promise<TokenResponse> {
@@ -85,7 +103,8 @@ async function refreshToken(ctx: TokenDeps, client: RegisteredClient, body: Reco
   if (body.scope !== undefined) {
     const have = new Set(record.scope.split(' '));
     const asked = body.scope.split(' ').filter(Boolean);
-    if (!asked.length || asked.some((s) => !have.has(s))) throw new InvalidScopeError('scope must be a subset of the originally granted scope');
+    if (!asked.length || asked.some((s) => !have.has(s)))
+      throw new InvalidScopeError('scope must be a subset of the originally granted scope');
     scope = asked.join(' ');
   }
   const session = await ctx.grants.get(record.sid);
@@ -97,7 +116,10 @@ async function refreshToken(ctx: TokenDeps, client: RegisteredClient, body: Reco
 async function issue(ctx: TokenDeps, session: GrantRecord, clientId: string, scope: string, refresh: string): Promise<TokenResponse> {
   const claimsJson = JSON.stringify(session.claims);
   if (Buffer.byteLength(claimsJson) > MAX_EMBEDDED_CLAIMS_BYTES) {
-    ctx.logger.warn({ sid: session.sid, bytes: Buffer.byteLength(claimsJson) }, `upstream claims exceed ${MAX_EMBEDDED_CLAIMS_BYTES} bytes; only "sub" is forwarded in the access token`);
+    ctx.logger.warn(
+      { sid: session.sid, bytes: Buffer.byteLength(claimsJson) },
+      `upstream claims exceed ${MAX_EMBEDDED_CLAIMS_BYTES} bytes; only "sub" is forwarded in the access token`,
+    );
   }
   const upstreamClaims = Buffer.byteLength(claimsJson) > MAX_EMBEDDED_CLAIMS_BYTES ? { sub: session.sub } : session.claims;
   const at = await ctx.accessTokens.mint({ sub: session.sub, sid: session.sid, clientId, scope, upstreamClaims });

@@ -11,7 +11,10 @@ export function upstreamClientDocumentEndpoint(ctx: Pick<EndpointServices, 'upst
   router.get('/:providerId', (req, res) => {
     const doc = ctx.upstreams.get(req.params.providerId)?.clientMetadataDocument?.();
     if (!doc) {
-      res.status(404).set('Cache-Control', 'no-store').json({ error: 'not_found', error_description: 'No client metadata document for this provider' });
+      res
+        .status(404)
+        .set('Cache-Control', 'no-store')
+        .json({ error: 'not_found', error_description: 'No client metadata document for this provider' });
       return;
     }
     res.set('Cache-Control', 'public, max-age=300').json(doc);

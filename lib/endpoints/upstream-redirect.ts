@@ -17,7 +17,12 @@ export async function startUpstream(ctx: UpstreamRedirectDeps, req: Request, res
   const { state, stateHash, nonce, codeVerifier } = await ctx.pending.start(txn);
   bindPending(req, stateHash);
   await saveSession(req);
-  const url = await ctx.upstreams.primary.authorizationUrl({ redirectUri: ctx.urls.callback, state, nonce, codeChallenge: pkceChallenge(codeVerifier) });
+  const url = await ctx.upstreams.primary.authorizationUrl({
+    redirectUri: ctx.urls.callback,
+    state,
+    nonce,
+    codeChallenge: pkceChallenge(codeVerifier),
+  });
   res.set('Cache-Control', 'no-store').redirect(303, url.href);
 }
 

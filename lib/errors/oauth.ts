@@ -14,7 +14,9 @@ import { OAuthError, type OAuthErrorOptions } from './base.js';
  * ```
  */
 export class InvalidRequestError extends OAuthError {
-  constructor(description: string, options?: OAuthErrorOptions) { super('invalid_request', description, 400, options); }
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super('invalid_request', description, 400, options);
+  }
 }
 /**
  * `invalid_client` (401): client authentication failed or the client is unknown.
@@ -25,7 +27,9 @@ export class InvalidRequestError extends OAuthError {
  * ```
  */
 export class InvalidClientError extends OAuthError {
-  constructor(description: string, options?: OAuthErrorOptions) { super('invalid_client', description, 401, options); }
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super('invalid_client', description, 401, options);
+  }
 }
 /**
  * `invalid_grant` (400): the code, verifier or refresh token is invalid, expired or replayed.
@@ -36,7 +40,9 @@ export class InvalidClientError extends OAuthError {
  * ```
  */
 export class InvalidGrantError extends OAuthError {
-  constructor(description: string, options?: OAuthErrorOptions) { super('invalid_grant', description, 400, options); }
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super('invalid_grant', description, 400, options);
+  }
 }
 /**
  * `unauthorized_client` (400): the client may not use this grant type.
@@ -47,7 +53,9 @@ export class InvalidGrantError extends OAuthError {
  * ```
  */
 export class UnauthorizedClientError extends OAuthError {
-  constructor(description: string, options?: OAuthErrorOptions) { super('unauthorized_client', description, 400, options); }
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super('unauthorized_client', description, 400, options);
+  }
 }
 /**
  * `unsupported_grant_type` (400).
@@ -58,7 +66,9 @@ export class UnauthorizedClientError extends OAuthError {
  * ```
  */
 export class UnsupportedGrantTypeError extends OAuthError {
-  constructor(description: string, options?: OAuthErrorOptions) { super('unsupported_grant_type', description, 400, options); }
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super('unsupported_grant_type', description, 400, options);
+  }
 }
 /**
  * `unsupported_response_type` (400).
@@ -69,7 +79,9 @@ export class UnsupportedGrantTypeError extends OAuthError {
  * ```
  */
 export class UnsupportedResponseTypeError extends OAuthError {
-  constructor(description: string, options?: OAuthErrorOptions) { super('unsupported_response_type', description, 400, options); }
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super('unsupported_response_type', description, 400, options);
+  }
 }
 /**
  * `invalid_scope` (400).
@@ -80,7 +92,9 @@ export class UnsupportedResponseTypeError extends OAuthError {
  * ```
  */
 export class InvalidScopeError extends OAuthError {
-  constructor(description: string, options?: OAuthErrorOptions) { super('invalid_scope', description, 400, options); }
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super('invalid_scope', description, 400, options);
+  }
 }
 /**
  * `invalid_target` (400, RFC 8707): the `resource` is not this server's.
@@ -91,7 +105,9 @@ export class InvalidScopeError extends OAuthError {
  * ```
  */
 export class InvalidTargetError extends OAuthError {
-  constructor(description: string, options?: OAuthErrorOptions) { super('invalid_target', description, 400, options); }
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super('invalid_target', description, 400, options);
+  }
 }
 /**
  * `access_denied` (403): the person or the upstream IdP refused.
@@ -102,7 +118,9 @@ export class InvalidTargetError extends OAuthError {
  * ```
  */
 export class AccessDeniedError extends OAuthError {
-  constructor(description: string, options?: OAuthErrorOptions) { super('access_denied', description, 403, options); }
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super('access_denied', description, 403, options);
+  }
 }
 /**
  * `invalid_redirect_uri` (400, RFC 7591).
@@ -113,7 +131,9 @@ export class AccessDeniedError extends OAuthError {
  * ```
  */
 export class InvalidRedirectUriError extends OAuthError {
-  constructor(description: string, options?: OAuthErrorOptions) { super('invalid_redirect_uri', description, 400, options); }
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super('invalid_redirect_uri', description, 400, options);
+  }
 }
 /**
  * `invalid_client_metadata` (400, RFC 7591).
@@ -124,7 +144,9 @@ export class InvalidRedirectUriError extends OAuthError {
  * ```
  */
 export class InvalidClientMetadataError extends OAuthError {
-  constructor(description: string, options?: OAuthErrorOptions) { super('invalid_client_metadata', description, 400, options); }
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super('invalid_client_metadata', description, 400, options);
+  }
 }
 /**
  * `invalid_token` (401, RFC 6750): the bearer token is missing, malformed, expired or revoked.
@@ -135,7 +157,9 @@ export class InvalidClientMetadataError extends OAuthError {
  * ```
  */
 export class InvalidTokenError extends OAuthError {
-  constructor(description: string, options?: OAuthErrorOptions) { super('invalid_token', description, 401, options); }
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super('invalid_token', description, 401, options);
+  }
 }
 /**
  * `insufficient_scope` (403, RFC 6750).
@@ -146,7 +170,9 @@ export class InvalidTokenError extends OAuthError {
  * ```
  */
 export class InsufficientScopeError extends OAuthError {
-  constructor(description: string, options?: OAuthErrorOptions) { super('insufficient_scope', description, 403, options); }
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super('insufficient_scope', description, 403, options);
+  }
 }
 /**
  * `too_many_requests` (429).
@@ -190,4 +216,3 @@ export class ServerError extends OAuthError {
     super('server_error', description, 500, options);
   }
 }
-

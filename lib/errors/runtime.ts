@@ -19,7 +19,10 @@ export class ReauthenticationRequiredError extends ProxyError {
   /** Where the person can start a new sign-in (the proxy's authorization endpoint). */
   readonly authorizeUrl: string;
   constructor(providerId: string, authorizeUrl: string, reason: string) {
-    super('ERR_REAUTHENTICATION_REQUIRED', `No usable upstream token for provider "${providerId}" (${reason}). The user must re-authenticate: reconnect the MCP client, or start a new sign-in at ${authorizeUrl}.`);
+    super(
+      'ERR_REAUTHENTICATION_REQUIRED',
+      `No usable upstream token for provider "${providerId}" (${reason}). The user must re-authenticate: reconnect the MCP client, or start a new sign-in at ${authorizeUrl}.`,
+    );
     this.name = 'ReauthenticationRequiredError';
     this.providerId = providerId;
     this.authorizeUrl = authorizeUrl;

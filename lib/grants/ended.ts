@@ -30,11 +30,17 @@ export class EndedGrants {
   /** Subscribes to other instances' revocations (once; failures are logged and retried on the next call). */
   start(): Promise<void> {
     if (!this.#store.subscribe || this.#unsubscribe) return Promise.resolve();
-    this.#subscribing ??= this.#store.subscribe(SESSION_ENDED_CHANNEL, (sid) => this.#mark(sid))
-      .then((unsub) => { this.#unsubscribe = unsub; })
+    this.#subscribing ??= this.#store
+      .subscribe(SESSION_ENDED_CHANNEL, (sid) => this.#mark(sid))
+      .then((unsub) => {
+        this.#unsubscribe = unsub;
+      })
       .catch((err: unknown) => {
         this.#subscribing = undefined;
-        this.#logger.warn({ err: describeError(err) }, 'could not subscribe to session revocations; other instances may accept ended sessions until their tokens expire');
+        this.#logger.warn(
+          { err: describeError(err) },
+          'could not subscribe to session revocations; other instances may accept ended sessions until their tokens expire',
+        );
       });
     return this.#subscribing;
   }

@@ -67,7 +67,10 @@ export class Grants implements GrantLifecycle {
   }
 
   /** A new grant for a completed sign-in at `providerId`, kept for `holdMs` until {@link activate}. */
-  async create(g: { clientId: string; scope: string; providerId: string; tokens: UpstreamTokenSet; claims: Record<string, unknown> & { sub: string } }, holdMs: number): Promise<GrantRecord> {
+  async create(
+    g: { clientId: string; scope: string; providerId: string; tokens: UpstreamTokenSet; claims: Record<string, unknown> & { sub: string } },
+    holdMs: number,
+  ): Promise<GrantRecord> {
     const record: GrantRecord = {
       v: 1,
       sid: randomToken(this.#d.random, 'sid_', 18),

@@ -58,7 +58,12 @@ export class PendingAuthorizations {
 
   /** Consumes the authorization an upstream `state` stands for, once; `undefined` when unknown, expired or already used. */
   async take(stateHash: string): Promise<PendingAuthorization | undefined> {
-    const record = parseRecord(pendingAuthorizationSchema, await this.#store.take(keys.pending(stateHash)), 'pending authorization', this.#logger);
+    const record = parseRecord(
+      pendingAuthorizationSchema,
+      await this.#store.take(keys.pending(stateHash)),
+      'pending authorization',
+      this.#logger,
+    );
     return record === undefined ? undefined : { ...record, txn: { ...record.txn, state: record.txn.state } };
   }
 }

@@ -54,13 +54,25 @@ export class TokenBroker {
 
   async get(sid: string, providerId: string): Promise<TokenResult> {
     if (!this.#d.upstreams.has(providerId)) {
-      throw new TypeError(`upstreamTokens: unknown provider id "${providerId}"; configured: ${this.#d.upstreams.ids().map((p) => `"${p}"`).join(', ')}`);
+      throw new TypeError(
+        `upstreamTokens: unknown provider id "${providerId}"; configured: ${this.#d.upstreams
+          .ids()
+          .map((p) => `"${p}"`)
+          .join(', ')}`,
+      );
     }
     const set = await this.#read(sid, providerId);
     if (!set) return { ok: false, reason: 'no upstream tokens are stored for this session' };
     if (this.#fresh(set)) return { ok: true, token: set.access_token };
     if (!this.#d.refresh.enabled || !set.refresh_token) {
-      return this.#expired(set) ? { ok: false, reason: set.refresh_token ? 'the upstream token expired and refresh is disabled' : 'the upstream token expired and the upstream issued no refresh token' } : { ok: true, token: set.access_token };
+      return this.#expired(set)
+        ? {
+            ok: false,
+            reason: set.refresh_token
+              ? 'the upstream token expired and refresh is disabled'
+              : 'the upstream token expired and the upstream issued no refresh token',
+          }
+        : { ok: true, token: set.access_token };
     }
     return this.#refreshing.run(`${sid}\u0000${providerId}`, () => this.#refreshLocked(sid, providerId));
   }
@@ -88,12 +100,18 @@ export class TokenBroker {
     const owner = randomToken(this.#d.random, '', 16);
     const deadline = Date.now() + REFRESH_WAIT_MS;
     for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
-      if (await store.add(lockKey, owner, lease).catch((e: unknown) => { throw unavailable(providerId, e); })) break;
+      if (
+        await store.add(lockKey, owner, lease).catch((e: unknown) => {
+          throw unavailable(providerId, e);
+        })
+      )
+        break;
       await sleep(delay);
       const set = await this.#read(sid, providerId);
       if (!set) return { ok: false, reason: 'the session ended while waiting for a refresh' };
       if (this.#fresh(set)) return { ok: true, token: set.access_token };
-      if (Date.now() > deadline) throw new UpstreamUnavailableError(providerId, 'Timed out waiting for another instance to refresh the upstream token; retry');
+      if (Date.now() > deadline)
+        throw new UpstreamUnavailableError(providerId, 'Timed out waiting for another instance to refresh the upstream token; retry');
     }
     const renew = setInterval(() => {
       store.renewIf(lockKey, owner, lease).catch(() => {});
@@ -108,14 +126,20 @@ export class TokenBroker {
         next = await this.#d.upstreams.get(providerId)!.refresh(set.refresh_token);
       } catch (err) {
         if (err instanceof UpstreamGrantInvalid) {
-          await this.#d.vault.delete(sid, providerId).catch((e: unknown) => { throw unavailable(providerId, e); });
+          await this.#d.vault.delete(sid, providerId).catch((e: unknown) => {
+            throw unavailable(providerId, e);
+          });
           this.#d.logger.info({ sid, provider: providerId }, 'upstream refused the refresh token (invalid_grant); its tokens were removed');
           return { ok: false, reason: 'the upstream refused the refresh token (invalid_grant)' };
         }
         this.#d.logger.warn({ sid, provider: providerId, err: describeError(err) }, 'upstream refresh failed transiently; tokens kept');
-        throw new UpstreamUnavailableError(providerId, 'The upstream IdP could not refresh the token right now; nothing was lost, retry', { cause: err });
+        throw new UpstreamUnavailableError(providerId, 'The upstream IdP could not refresh the token right now; nothing was lost, retry', {
+          cause: err,
+        });
       }
-      const merged: UpstreamTokenSet = next.refresh_token ? next : { ...next, refresh_token: set.refresh_token, ...(set.refresh_expires_at ? { refresh_expires_at: set.refresh_expires_at } : {}) };
+      const merged: UpstreamTokenSet = next.refresh_token
+        ? next
+        : { ...next, refresh_token: set.refresh_token, ...(set.refresh_expires_at ? { refresh_expires_at: set.refresh_expires_at } : {}) };
       try {
         await this.#d.grants.link(sid, providerId, merged);
         // A session ended while the upstream answered must not get its tokens back. end() deletes the
@@ -123,7 +147,9 @@ export class TokenBroker {
         // or this check sees the record gone.
         if (!(await this.#d.grants.exists(sid))) {
           await this.#d.vault.delete(sid, providerId);
-          await this.#d.upstreams.get(providerId)!.revoke(merged.refresh_token ?? merged.access_token, merged.refresh_token ? 'refresh_token' : 'access_token', merged);
+          await this.#d.upstreams
+            .get(providerId)!
+            .revoke(merged.refresh_token ?? merged.access_token, merged.refresh_token ? 'refresh_token' : 'access_token', merged);
           return { ok: false, reason: 'the session ended during the refresh' };
         }
       } catch (err) {

@@ -1,7 +1,5 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import {
-  OAuthError, InvalidRequestError, ServerError, TemporarilyUnavailableError, AccessDeniedError,
-} from '../errors.js';
+import { OAuthError, InvalidRequestError, ServerError, TemporarilyUnavailableError, AccessDeniedError } from '../errors.js';
 import { StoreUnavailableError } from '../stores/store.js';
 import { UpstreamRefused, UpstreamTransient, UpstreamGrantInvalid } from '../upstream/provider.js';
 import { describeError, type ResolvedLogger } from '../logger.js';
@@ -54,8 +52,10 @@ export function toOAuthError(err: unknown, logger: ResolvedLogger): OAuthError {
     return new InvalidRequestError('The request was aborted by the client', { code: 'ERR_REQUEST_ABORTED' });
   }
   const type = (err as { type?: unknown } | null)?.type;
-  if (type === 'entity.too.large') return new OAuthError('invalid_request', 'The request body is too large', 413, { code: 'ERR_BODY_TOO_LARGE' });
-  if (typeof type === 'string' && UNREADABLE_BODY.has(type)) return new InvalidRequestError('The request body could not be parsed', { code: 'ERR_BODY_UNREADABLE' });
+  if (type === 'entity.too.large')
+    return new OAuthError('invalid_request', 'The request body is too large', 413, { code: 'ERR_BODY_TOO_LARGE' });
+  if (typeof type === 'string' && UNREADABLE_BODY.has(type))
+    return new InvalidRequestError('The request body could not be parsed', { code: 'ERR_BODY_UNREADABLE' });
   logger.error({ err: describeError(err) }, 'unexpected error');
   return new ServerError();
 }
@@ -86,7 +86,10 @@ export function sendBearerError(res: Response, err: OAuthError | undefined, reso
 
 /** Sends an HTML page with the page security headers (no framing, no referrer, no caching). */
 export function sendPage(res: Response, status: number, html: string, extraHeaders: Record<string, string> = {}): void {
-  res.status(status).set({ ...PAGE_SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8', ...extraHeaders }).send(html);
+  res
+    .status(status)
+    .set({ ...PAGE_SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8', ...extraHeaders })
+    .send(html);
 }
 
 /** An error page for browser endpoints where redirecting is not safe (unknown client, bad redirect_uri, …). */

@@ -39,29 +39,33 @@ const API_HEADERS = { accept: 'application/vnd.github+json', 'x-github-api-versi
 export function github(o: GitHubPresetOptions): UpstreamPreset {
   const baseUrl = (o.baseUrl ?? 'https://github.com').replace(/\/+$/, '');
   const apiUrl = (o.apiUrl ?? (o.baseUrl ? `${baseUrl}/api/v3` : 'https://api.github.com')).replace(/\/+$/, '');
-  return withOverrides({
-    provider: baseUrl,
-    clientId: o.clientId,
-    clientSecret: o.clientSecret,
-    scopes: ['read:user', 'user:email'],
-    providerConfig: {
-      id: 'github',
-      skipDiscovery: true,
-      issuer: baseUrl,
-      authEndpoint: `${baseUrl}/login/oauth/authorize`,
-      tokenEndpoint: `${baseUrl}/login/oauth/access_token`,
-      userInfoEndpoint: `${apiUrl}/user`,
-      // GitHub documents the client credentials as body parameters.
-      tokenEndpointAuthMethod: 'client_secret_post',
-      profile: (input) => githubProfile(apiUrl, input),
-      revoke: (input) => deleteGrant(baseUrl, apiUrl, input),
+  return withOverrides(
+    {
+      provider: baseUrl,
+      clientId: o.clientId,
+      clientSecret: o.clientSecret,
+      scopes: ['read:user', 'user:email'],
+      providerConfig: {
+        id: 'github',
+        skipDiscovery: true,
+        issuer: baseUrl,
+        authEndpoint: `${baseUrl}/login/oauth/authorize`,
+        tokenEndpoint: `${baseUrl}/login/oauth/access_token`,
+        userInfoEndpoint: `${apiUrl}/user`,
+        // GitHub documents the client credentials as body parameters.
+        tokenEndpointAuthMethod: 'client_secret_post',
+        profile: (input) => githubProfile(apiUrl, input),
+        revoke: (input) => deleteGrant(baseUrl, apiUrl, input),
+      },
     },
-  }, o);
+    o,
+  );
 }
 
 async function githubProfile(apiUrl: string, { userinfo, tokens, fetch }: UpstreamProfileInput): Promise<UpstreamIdentity> {
   const id = userinfo?.id;
-  if (typeof id !== 'number' && typeof id !== 'string') throw new UpstreamRefused('access_denied', 'The GitHub user API answered without a user id');
+  if (typeof id !== 'number' && typeof id !== 'string')
+    throw new UpstreamRefused('access_denied', 'The GitHub user API answered without a user id');
   let email = typeof userinfo?.email === 'string' ? userinfo.email : undefined;
   if (!email) email = await primaryEmail(apiUrl, tokens.access_token, fetch);
   return {
@@ -76,14 +80,23 @@ async function githubProfile(apiUrl: string, { userinfo, tokens, fetch }: Upstre
 async function primaryEmail(apiUrl: string, accessToken: string, fetchImpl: typeof fetch): Promise<string | undefined> {
   let res: Response;
   try {
-    res = await fetchImpl(`${apiUrl}/user/emails`, { headers: { ...API_HEADERS, authorization: `Bearer ${accessToken}` }, signal: AbortSignal.timeout(10_000) });
+    res = await fetchImpl(`${apiUrl}/user/emails`, {
+      headers: { ...API_HEADERS, authorization: `Bearer ${accessToken}` },
+      signal: AbortSignal.timeout(10_000),
+    });
   } catch (err) {
-    throw new UpstreamTransient('The GitHub API could not be reached for the user\'s e-mail addresses', { cause: err });
+    throw new UpstreamTransient("The GitHub API could not be reached for the user's e-mail addresses", { cause: err });
   }
-  if (res.status >= 500 || res.status === 429) throw new UpstreamTransient(`The GitHub API answered ${res.status} for the user's e-mail addresses`);
-  if (!res.ok) { await res.arrayBuffer(); return undefined; }
+  if (res.status >= 500 || res.status === 429)
+    throw new UpstreamTransient(`The GitHub API answered ${res.status} for the user's e-mail addresses`);
+  if (!res.ok) {
+    await res.arrayBuffer();
+    return undefined;
+  }
   const list = (await res.json().catch(() => [])) as Array<{ email?: unknown; primary?: unknown; verified?: unknown }>;
-  const found = Array.isArray(list) ? list.find((e) => e.primary === true && e.verified === true && typeof e.email === 'string') : undefined;
+  const found = Array.isArray(list)
+    ? list.find((e) => e.primary === true && e.verified === true && typeof e.email === 'string')
+    : undefined;
   return found?.email as string | undefined;
 }
 
@@ -116,7 +129,12 @@ async function refreshed(baseUrl: string, { tokens, clientId, clientSecret, fetc
   const res = await fetch(`${baseUrl}/login/oauth/access_token`, {
     method: 'POST',
     headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded', 'user-agent': API_HEADERS['user-agent'] },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: clientId, client_secret: clientSecret ?? '' }).toString(),
+    body: new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token!,
+      client_id: clientId,
+      client_secret: clientSecret ?? '',
+    }).toString(),
     signal: AbortSignal.timeout(10_000),
   });
   const body = (await res.json().catch(() => ({}))) as { access_token?: unknown };

@@ -3,7 +3,13 @@ import { auth0, google, keycloak, microsoft, okta } from './oidc-presets.js';
 
 export type { UpstreamPreset, PresetOptions } from './preset.js';
 export type { GitHubPresetOptions } from './github.js';
-export type { GooglePresetOptions, MicrosoftPresetOptions, OktaPresetOptions, Auth0PresetOptions, KeycloakPresetOptions } from './oidc-presets.js';
+export type {
+  GooglePresetOptions,
+  MicrosoftPresetOptions,
+  OktaPresetOptions,
+  Auth0PresetOptions,
+  KeycloakPresetOptions,
+} from './oidc-presets.js';
 export { MICROSOFT_CONSUMERS_TENANT } from './oidc-presets.js';
 
 /**

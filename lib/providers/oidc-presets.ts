@@ -28,22 +28,28 @@ export interface GooglePresetOptions extends PresetOptions {
  */
 export function google(o: GooglePresetOptions): UpstreamPreset {
   const hd = o.hostedDomain;
-  return withOverrides({
-    provider: 'https://accounts.google.com',
-    clientId: o.clientId,
-    clientSecret: o.clientSecret,
-    scopes: ['openid', 'email', 'profile'],
-    providerConfig: {
-      id: 'google',
-      authorizeParams: { access_type: 'offline', prompt: 'consent', ...(hd ? { hd } : {}) },
-      ...(hd ? {
-        profile: ({ idToken }) => {
-          if (!idToken || idToken.hd !== hd) throw new UpstreamRefused('access_denied', `The Google account is not in the hosted domain "${hd}"`);
-          return idToken as { sub: string };
-        },
-      } : {}),
+  return withOverrides(
+    {
+      provider: 'https://accounts.google.com',
+      clientId: o.clientId,
+      clientSecret: o.clientSecret,
+      scopes: ['openid', 'email', 'profile'],
+      providerConfig: {
+        id: 'google',
+        authorizeParams: { access_type: 'offline', prompt: 'consent', ...(hd ? { hd } : {}) },
+        ...(hd
+          ? {
+              profile: ({ idToken }) => {
+                if (!idToken || idToken.hd !== hd)
+                  throw new UpstreamRefused('access_denied', `The Google account is not in the hosted domain "${hd}"`);
+                return idToken as { sub: string };
+              },
+            }
+          : {}),
+      },
     },
-  }, o);
+    o,
+  );
 }
 
 /** Entra ID's tenant of personal Microsoft accounts. */
@@ -86,21 +92,39 @@ export function microsoft(o: MicrosoftPresetOptions): UpstreamPreset {
   const tenant = o.tenant ?? 'organizations';
   const keyword = ['organizations', 'common', 'consumers'].includes(tenant);
   if (!keyword && !GUID.test(tenant)) {
-    throw new TypeError(`providers.microsoft(options): "tenant" must be a tenant id (GUID, the "Directory (tenant) ID" in the Entra admin center) or "organizations", "common" or "consumers"; got "${tenant}"`);
+    throw new TypeError(
+      `providers.microsoft(options): "tenant" must be a tenant id (GUID, the "Directory (tenant) ID" in the Entra admin center) or "organizations", "common" or "consumers"; got "${tenant}"`,
+    );
   }
-  for (const t of o.allowedTenants ?? []) if (!GUID.test(t)) throw new TypeError(`providers.microsoft(options): "allowedTenants" must list tenant ids (GUIDs); got "${t}"`);
+  for (const t of o.allowedTenants ?? [])
+    if (!GUID.test(t)) throw new TypeError(`providers.microsoft(options): "allowedTenants" must list tenant ids (GUIDs); got "${t}"`);
   const authority = (o.authority ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
   const provider = `${authority}/${tenant}/v2.0`;
-  const issuer = keyword && tenant !== 'consumers' ? `${authority}/{tenantid}/v2.0` : `${authority}/${tenant === 'consumers' ? MICROSOFT_CONSUMERS_TENANT : tenant.toLowerCase()}/v2.0`;
-  const tenants = tenant === 'organizations' ? { deny: [MICROSOFT_CONSUMERS_TENANT], ...(o.allowedTenants ? { allow: o.allowedTenants } : {}) }
-    : tenant === 'common' && o.allowedTenants ? { allow: o.allowedTenants } : undefined;
-  return withOverrides({
-    provider,
-    clientId: o.clientId,
-    ...(o.clientSecret ? { clientSecret: o.clientSecret } : {}),
-    scopes: ['openid', 'profile', 'email', 'offline_access'],
-    providerConfig: { id: 'microsoft', discoveryUrl: `${provider}/.well-known/openid-configuration`, issuer, ...(tenants ? { tenants } : {}) },
-  }, o);
+  const issuer =
+    keyword && tenant !== 'consumers'
+      ? `${authority}/{tenantid}/v2.0`
+      : `${authority}/${tenant === 'consumers' ? MICROSOFT_CONSUMERS_TENANT : tenant.toLowerCase()}/v2.0`;
+  const tenants =
+    tenant === 'organizations'
+      ? { deny: [MICROSOFT_CONSUMERS_TENANT], ...(o.allowedTenants ? { allow: o.allowedTenants } : {}) }
+      : tenant === 'common' && o.allowedTenants
+        ? { allow: o.allowedTenants }
+        : undefined;
+  return withOverrides(
+    {
+      provider,
+      clientId: o.clientId,
+      ...(o.clientSecret ? { clientSecret: o.clientSecret } : {}),
+      scopes: ['openid', 'profile', 'email', 'offline_access'],
+      providerConfig: {
+        id: 'microsoft',
+        discoveryUrl: `${provider}/.well-known/openid-configuration`,
+        issuer,
+        ...(tenants ? { tenants } : {}),
+      },
+    },
+    o,
+  );
 }
 
 /**
@@ -132,13 +156,16 @@ export interface OktaPresetOptions extends PresetOptions {
 export function okta(o: OktaPresetOptions): UpstreamPreset {
   const origin = httpsOrigin('okta', 'domain', o.domain);
   const as = o.authorizationServerId === undefined ? 'default' : o.authorizationServerId;
-  return withOverrides({
-    provider: as === null ? origin : `${origin}/oauth2/${encodeURIComponent(as)}`,
-    clientId: o.clientId,
-    ...(o.clientSecret ? { clientSecret: o.clientSecret } : {}),
-    scopes: ['openid', 'profile', 'email', 'offline_access'],
-    providerConfig: { id: 'okta' },
-  }, o);
+  return withOverrides(
+    {
+      provider: as === null ? origin : `${origin}/oauth2/${encodeURIComponent(as)}`,
+      clientId: o.clientId,
+      ...(o.clientSecret ? { clientSecret: o.clientSecret } : {}),
+      scopes: ['openid', 'profile', 'email', 'offline_access'],
+      providerConfig: { id: 'okta' },
+    },
+    o,
+  );
 }
 
 /**
@@ -170,18 +197,21 @@ export interface Auth0PresetOptions extends PresetOptions {
  */
 export function auth0(o: Auth0PresetOptions): UpstreamPreset {
   const origin = httpsOrigin('auth0', 'domain', o.domain);
-  return withOverrides({
-    provider: `${origin}/`,
-    clientId: o.clientId,
-    ...(o.clientSecret ? { clientSecret: o.clientSecret } : {}),
-    scopes: ['openid', 'profile', 'email', 'offline_access'],
-    providerConfig: {
-      id: 'auth0',
-      // Auth0's regular web applications default to credentials in the body.
-      ...(o.clientSecret ? { tokenEndpointAuthMethod: 'client_secret_post' as const } : {}),
-      ...(o.audience ? { authorizeParams: { audience: o.audience } } : {}),
+  return withOverrides(
+    {
+      provider: `${origin}/`,
+      clientId: o.clientId,
+      ...(o.clientSecret ? { clientSecret: o.clientSecret } : {}),
+      scopes: ['openid', 'profile', 'email', 'offline_access'],
+      providerConfig: {
+        id: 'auth0',
+        // Auth0's regular web applications default to credentials in the body.
+        ...(o.clientSecret ? { tokenEndpointAuthMethod: 'client_secret_post' as const } : {}),
+        ...(o.audience ? { authorizeParams: { audience: o.audience } } : {}),
+      },
     },
-  }, o);
+    o,
+  );
 }
 
 /**
@@ -212,13 +242,17 @@ export interface KeycloakPresetOptions extends PresetOptions {
  * ```
  */
 export function keycloak(o: KeycloakPresetOptions): UpstreamPreset {
-  if (typeof o.url !== 'string' || !/^https?:\/\//i.test(o.url)) throw new TypeError('providers.keycloak(options): "url" must be the server\'s base URL, e.g. "https://sso.example.com"');
+  if (typeof o.url !== 'string' || !/^https?:\/\//i.test(o.url))
+    throw new TypeError('providers.keycloak(options): "url" must be the server\'s base URL, e.g. "https://sso.example.com"');
   if (typeof o.realm !== 'string' || o.realm.length === 0) throw new TypeError('providers.keycloak(options): "realm" is required');
-  return withOverrides({
-    provider: `${o.url.replace(/\/+$/, '')}/realms/${encodeURIComponent(o.realm)}`,
-    clientId: o.clientId,
-    ...(o.clientSecret ? { clientSecret: o.clientSecret } : {}),
-    scopes: ['openid', 'profile', 'email', 'offline_access'],
-    providerConfig: { id: 'keycloak' },
-  }, o);
+  return withOverrides(
+    {
+      provider: `${o.url.replace(/\/+$/, '')}/realms/${encodeURIComponent(o.realm)}`,
+      clientId: o.clientId,
+      ...(o.clientSecret ? { clientSecret: o.clientSecret } : {}),
+      scopes: ['openid', 'profile', 'email', 'offline_access'],
+      providerConfig: { id: 'keycloak' },
+    },
+    o,
+  );
 }

@@ -58,11 +58,17 @@ export function withOverrides(base: UpstreamPreset, o: PresetOptions): UpstreamP
 
 /** Internal: `https://` + a bare host name, refusing anything that is not one (a path, a scheme, a port is fine). */
 export function httpsOrigin(preset: string, option: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`providers.${preset}(options): "${option}" is required (e.g. "example.okta.com")`);
+  if (typeof value !== 'string' || value.length === 0)
+    throw new TypeError(`providers.${preset}(options): "${option}" is required (e.g. "example.okta.com")`);
   const withScheme = /^https?:\/\//i.test(value) ? value : `https://${value}`;
   let u: URL;
-  try { u = new URL(withScheme); } catch { throw new TypeError(`providers.${preset}(options): "${option}" must be a host name such as "example.okta.com"`); }
-  if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) throw new TypeError(`providers.${preset}(options): "${option}" must be a host name without a path`);
+  try {
+    u = new URL(withScheme);
+  } catch {
+    throw new TypeError(`providers.${preset}(options): "${option}" must be a host name such as "example.okta.com"`);
+  }
+  if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash)
+    throw new TypeError(`providers.${preset}(options): "${option}" must be a host name without a path`);
   return u.origin;
 }
 

@@ -63,7 +63,15 @@ export function findSession(source: SessionSource | undefined): ToolSession | un
   const info = source ? authInfoOf(source) : undefined;
   if (!info || !isSessionExtra(info.extra)) return undefined;
   const { sub, sid, claims, upstreamTokens } = info.extra;
-  return { sub, sid, claims, upstreamTokens, clientId: info.clientId, scopes: info.scopes, ...(info.expiresAt !== undefined ? { expiresAt: info.expiresAt } : {}) };
+  return {
+    sub,
+    sid,
+    claims,
+    upstreamTokens,
+    clientId: info.clientId,
+    scopes: info.scopes,
+    ...(info.expiresAt !== undefined ? { expiresAt: info.expiresAt } : {}),
+  };
 }
 
 /**
@@ -95,5 +103,7 @@ export function findSession(source: SessionSource | undefined): ToolSession | un
 export function getSession(source: SessionSource): ToolSession {
   const session = findSession(source);
   if (session) return session;
-  throw new TypeError('getSession(source): no mcp-oauth-proxy session here. Pass the tool handler\'s context (v2: ctx, v1: extra) or a request, and protect the MCP route with requireSession() so its transport hands req.auth to the tools.');
+  throw new TypeError(
+    "getSession(source): no mcp-oauth-proxy session here. Pass the tool handler's context (v2: ctx, v1: extra) or a request, and protect the MCP route with requireSession() so its transport hands req.auth to the tools.",
+  );
 }

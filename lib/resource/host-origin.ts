@@ -37,13 +37,26 @@ function hostnameOf(host: string): string | undefined {
 
 /** Internal: parses and checks the options, naming the option path in every error. */
 export function hostOriginCheck(opts: HostOriginOptions, where: string): RequestHandler {
-  if (!opts || !Array.isArray(opts.allowedHosts) || opts.allowedHosts.length === 0 || opts.allowedHosts.some((h) => typeof h !== 'string' || !HOSTNAME.test(h))) {
-    throw new TypeError(`${where}: "allowedHosts" must be a non-empty array of host names without port, e.g. ['mcp.example.com', 'localhost']`);
+  if (
+    !opts ||
+    !Array.isArray(opts.allowedHosts) ||
+    opts.allowedHosts.length === 0 ||
+    opts.allowedHosts.some((h) => typeof h !== 'string' || !HOSTNAME.test(h))
+  ) {
+    throw new TypeError(
+      `${where}: "allowedHosts" must be a non-empty array of host names without port, e.g. ['mcp.example.com', 'localhost']`,
+    );
   }
   const hosts = new Set(opts.allowedHosts.map((h) => h.toLowerCase()));
   const origins = opts.allowedOrigins;
-  if (origins !== undefined && origins !== '*' && (!Array.isArray(origins) || origins.some((o) => typeof o !== 'string' || safeOrigin(o) !== o.toLowerCase().replace(/\/$/, '')))) {
-    throw new TypeError(`${where}: "allowedOrigins" must be '*' or an array of origins such as 'https://app.example.com' (scheme, host and port only)`);
+  if (
+    origins !== undefined &&
+    origins !== '*' &&
+    (!Array.isArray(origins) || origins.some((o) => typeof o !== 'string' || safeOrigin(o) !== o.toLowerCase().replace(/\/$/, '')))
+  ) {
+    throw new TypeError(
+      `${where}: "allowedOrigins" must be '*' or an array of origins such as 'https://app.example.com' (scheme, host and port only)`,
+    );
   }
   const originSet = Array.isArray(origins) ? new Set(origins.map((o) => o.toLowerCase().replace(/\/$/, ''))) : undefined;
   const originAllowed = (origin: string): boolean => {
@@ -57,11 +70,21 @@ export function hostOriginCheck(opts: HostOriginOptions, where: string): Request
     const host = req.headers.host;
     const name = typeof host === 'string' ? hostnameOf(host) : undefined;
     if (name === undefined || !hosts.has(name)) {
-      return sendJsonError(res, new OAuthError('invalid_request', `The Host header ${host === undefined ? '(missing)' : JSON.stringify(host)} is not a host this server answers to`, 403));
+      return sendJsonError(
+        res,
+        new OAuthError(
+          'invalid_request',
+          `The Host header ${host === undefined ? '(missing)' : JSON.stringify(host)} is not a host this server answers to`,
+          403,
+        ),
+      );
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin)) {
-      return sendJsonError(res, new OAuthError('invalid_request', `The Origin ${JSON.stringify(origin)} is not allowed to call this server`, 403));
+      return sendJsonError(
+        res,
+        new OAuthError('invalid_request', `The Origin ${JSON.stringify(origin)} is not allowed to call this server`, 403),
+      );
     }
     next();
   };

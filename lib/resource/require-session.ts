@@ -166,14 +166,22 @@ function deepFreeze<T>(value: T): T {
  */
 export function sessionMiddleware(ctx: ResourceGuardDeps, opts: RequireSessionOptions = {}): RequestHandler {
   const required = opts.scopes ?? [];
-  if (!Array.isArray(required) || required.some((s) => typeof s !== 'string')) throw new TypeError('requireSession(opts): "opts.scopes" must be an array of strings');
+  if (!Array.isArray(required) || required.some((s) => typeof s !== 'string'))
+    throw new TypeError('requireSession(opts): "opts.scopes" must be an array of strings');
   const { urls, accessTokens, ended, broker, store, logger } = ctx;
   const hierarchy = ctx.options.scopeHierarchy;
   // The 401 names the route's scopes, else the baseline (RFC 6750 §3, MCP 2026-07-28); never offline_access.
   const challenge = challengeScopes(required.length ? required : advertisedScopes(ctx.options.scopes), hierarchy).join(' ');
   const unauthorized = (res: Response, err?: InvalidTokenError) => sendBearerError(res, err, urls.resourceMetadata, challenge || undefined);
-  if (opts.allowedOrigins !== undefined && opts.allowedHosts === undefined) throw new TypeError('requireSession(opts): "opts.allowedOrigins" needs "opts.allowedHosts" too');
-  const guard = opts.allowedHosts !== undefined ? hostOriginCheck({ allowedHosts: opts.allowedHosts, ...(opts.allowedOrigins !== undefined ? { allowedOrigins: opts.allowedOrigins } : {}) }, 'requireSession(opts)') : undefined;
+  if (opts.allowedOrigins !== undefined && opts.allowedHosts === undefined)
+    throw new TypeError('requireSession(opts): "opts.allowedOrigins" needs "opts.allowedHosts" too');
+  const guard =
+    opts.allowedHosts !== undefined
+      ? hostOriginCheck(
+          { allowedHosts: opts.allowedHosts, ...(opts.allowedOrigins !== undefined ? { allowedOrigins: opts.allowedOrigins } : {}) },
+          'requireSession(opts)',
+        )
+      : undefined;
   const resourceUrl = new URL(urls.resource);
   const defaultProvider = ctx.upstreams.primary.id;
   void ended.start();
@@ -184,9 +192,22 @@ export function sessionMiddleware(ctx: ResourceGuardDeps, opts: RequireSessionOp
     const known = built.get(claims);
     if (known !== undefined && known.token === token) return known;
     const upstreamTokens = Object.freeze(new SessionUpstreamTokens(broker, claims.sid, defaultProvider, urls.authorize));
-    const extra: SessionAuthExtra = Object.freeze({ sub: claims.sub, sid: claims.sid, claims: deepFreeze(claims.upc ?? { sub: claims.sub }), upstreamTokens });
+    const extra: SessionAuthExtra = Object.freeze({
+      sub: claims.sub,
+      sid: claims.sid,
+      claims: deepFreeze(claims.upc ?? { sub: claims.sub }),
+      upstreamTokens,
+    });
     const scopes = Object.freeze(claims.scope ? claims.scope.split(' ') : []) as string[];
-    const auth: AuthInfo = Object.freeze({ token, clientId: claims.client_id, scopes, expiresAt: claims.exp, resource: resourceUrl, resourceMetadataUrl: urls.resourceMetadata, extra: extra as unknown as Record<string, unknown> });
+    const auth: AuthInfo = Object.freeze({
+      token,
+      clientId: claims.client_id,
+      scopes,
+      expiresAt: claims.exp,
+      resource: resourceUrl,
+      resourceMetadataUrl: urls.resourceMetadata,
+      extra: extra as unknown as Record<string, unknown>,
+    });
     built.set(claims, auth);
     return auth;
   };
@@ -198,7 +219,12 @@ export function sessionMiddleware(ctx: ResourceGuardDeps, opts: RequireSessionOp
       if (required.some((s) => !granted.has(s))) {
         // One challenge naming every scope needed, the ones already granted included, so a step-up keeps them.
         const needed = challengeScopes([...auth.scopes, ...required], hierarchy).join(' ');
-        return sendBearerError(res, new InsufficientScopeError(`This resource requires scope "${required.join(' ')}"`), urls.resourceMetadata, needed);
+        return sendBearerError(
+          res,
+          new InsufficientScopeError(`This resource requires scope "${required.join(' ')}"`),
+          urls.resourceMetadata,
+          needed,
+        );
       }
     }
     (req as SessionRequest).auth = auth;
@@ -208,14 +234,21 @@ export function sessionMiddleware(ctx: ResourceGuardDeps, opts: RequireSessionOp
   const check: RequestHandler = (req, res, next) => {
     const header = req.headers.authorization;
     if (!header || !/^bearer /i.test(header)) return unauthorized(res);
-    if (!store.available) return sendJsonError(res, new TemporarilyUnavailableError('The session store is unavailable; your token is still valid, retry shortly'));
+    if (!store.available)
+      return sendJsonError(
+        res,
+        new TemporarilyUnavailableError('The session store is unavailable; your token is still valid, retry shortly'),
+      );
     const token = header.slice(7).trim();
     const known = accessTokens.cached(token);
     if (known !== undefined) return admit(req, res, next, token, known);
-    accessTokens.verify(token).then((claims) => admit(req, res, next, token, claims), (err: unknown) => {
-      if (err instanceof InvalidTokenError) return unauthorized(res, err);
-      sendJsonError(res, err, logger);
-    });
+    accessTokens.verify(token).then(
+      (claims) => admit(req, res, next, token, claims),
+      (err: unknown) => {
+        if (err instanceof InvalidTokenError) return unauthorized(res, err);
+        sendJsonError(res, err, logger);
+      },
+    );
   };
   if (!guard) return check;
   return (req, res, next) => guard(req, res, () => check(req, res, next));

@@ -36,7 +36,9 @@ export function expandScopes(scopes: Iterable<string>, hierarchy: ScopeHierarchy
 export function challengeScopes(scopes: Iterable<string>, hierarchy: ScopeHierarchy | undefined): string[] {
   const list = [...new Set(scopes)].filter((s) => s !== OFFLINE_ACCESS);
   if (!hierarchy) return list;
-  return list.filter((s) => !list.some((other) => other !== s && !expandScopes([s], hierarchy).has(other) && expandScopes([other], hierarchy).has(s)));
+  return list.filter(
+    (s) => !list.some((other) => other !== s && !expandScopes([s], hierarchy).has(other) && expandScopes([other], hierarchy).has(s)),
+  );
 }
 
 /** The scopes the resource advertises (PRM `scopes_supported`, the baseline of a 401): the configured ones without `offline_access`. */

@@ -101,13 +101,18 @@ class ExpressSessionStoreAdapter implements Store {
     if (this.#probe) return;
     this.#probe = setTimeout(() => {
       this.#probe = undefined;
-      void this.ping().catch(noop).then(() => { if (!this.#available) this.#markUnavailable(); });
+      void this.ping()
+        .catch(noop)
+        .then(() => {
+          if (!this.#available) this.#markUnavailable();
+        });
     }, ADAPTER_PROBE_INTERVAL_MS);
     this.#probe.unref();
   }
 
   async #read(key: string): Promise<string | undefined> {
-    const data = (await this.#call<SessionData | null | undefined>((cb) => this.#store.get(this.#prefix + key, cb))) as Partial<Wrapped> | null | undefined;
+    const data = (await this.#call<SessionData | null | undefined>((cb) => this.#store.get(this.#prefix + key, cb))) as
+      Partial<Wrapped> | null | undefined;
     if (!data || typeof data.v !== 'string') return undefined;
     const expires = data.cookie?.expires === undefined ? Number.NaN : new Date(data.cookie.expires).getTime();
     return expires > Date.now() ? data.v : undefined; // the wrapped store's TTL may be coarser (connect-redis: seconds)
@@ -130,7 +135,9 @@ class ExpressSessionStoreAdapter implements Store {
       const done = (err?: unknown, data?: T) => {
         if (err) {
           if (isConnectionError(err)) this.#markUnavailable();
-          reject(err instanceof StoreUnavailableError ? err : new StoreUnavailableError('The wrapped session store failed', { cause: err }));
+          reject(
+            err instanceof StoreUnavailableError ? err : new StoreUnavailableError('The wrapped session store failed', { cause: err }),
+          );
         } else {
           this.#available = true;
           resolve(data as T);
@@ -152,7 +159,9 @@ class ExpressSessionStoreAdapter implements Store {
     const run = previous ? previous.then(fn) : fn();
     const tail = run.then(noop, noop);
     this.#chains.set(key, tail);
-    void tail.then(() => { if (this.#chains.get(key) === tail) this.#chains.delete(key); });
+    void tail.then(() => {
+      if (this.#chains.get(key) === tail) this.#chains.delete(key);
+    });
     return run;
   }
 }
@@ -191,7 +200,13 @@ const noop = () => {};
  * ```
  */
 export function fromExpressSessionStore(sessionStore: SessionStore, options: FromExpressSessionStoreOptions = {}): Store {
-  if (sessionStore === null || typeof sessionStore !== 'object' || typeof sessionStore.get !== 'function' || typeof sessionStore.set !== 'function' || typeof sessionStore.destroy !== 'function') {
+  if (
+    sessionStore === null ||
+    typeof sessionStore !== 'object' ||
+    typeof sessionStore.get !== 'function' ||
+    typeof sessionStore.set !== 'function' ||
+    typeof sessionStore.destroy !== 'function'
+  ) {
     throw new TypeError('"sessionStore" must be an express-session store (get, set, destroy)');
   }
   if (options === null || typeof options !== 'object') throw new TypeError('"options" must be an object');

@@ -45,10 +45,19 @@ export interface MemoryStoreOptions {
 }
 
 /** Value, expiry (ms since epoch), the insertion sequence number when last moved to the recent end, and whether it is short-lived. */
-interface Entry { v: string; e: number; t: number; s: boolean }
+interface Entry {
+  v: string;
+  e: number;
+  t: number;
+  s: boolean;
+}
 
 /** One LRU class: its entries in eviction order, its bound, and how old an entry must be before a read moves it. */
-interface Lru { map: Map<string, Entry>; max: number; refreshAfter: number }
+interface Lru {
+  map: Map<string, Entry>;
+  max: number;
+  refreshAfter: number;
+}
 
 /**
  * The embedded default {@link Store}: a bounded, LRU-evicting map with TTLs,
@@ -80,15 +89,22 @@ export class MemoryStore implements Store {
   constructor(options: MemoryStoreOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('"options" must be an object');
     const {
-      maxEntries = DEFAULT_MEMORY_MAX_ENTRIES, maxShortLivedEntries = DEFAULT_MEMORY_MAX_SHORT_LIVED_ENTRIES, shortLivedTtlMs = DEFAULT_MEMORY_SHORT_LIVED_TTL_MS,
-      sweepIntervalMs = DEFAULT_MEMORY_SWEEP_INTERVAL_MS, clock = Date.now, logger,
+      maxEntries = DEFAULT_MEMORY_MAX_ENTRIES,
+      maxShortLivedEntries = DEFAULT_MEMORY_MAX_SHORT_LIVED_ENTRIES,
+      shortLivedTtlMs = DEFAULT_MEMORY_SHORT_LIVED_TTL_MS,
+      sweepIntervalMs = DEFAULT_MEMORY_SWEEP_INTERVAL_MS,
+      clock = Date.now,
+      logger,
     } = options;
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new TypeError('"options.maxEntries" must be a positive integer');
-    if (!Number.isSafeInteger(maxShortLivedEntries) || maxShortLivedEntries < 1) throw new TypeError('"options.maxShortLivedEntries" must be a positive integer');
+    if (!Number.isSafeInteger(maxShortLivedEntries) || maxShortLivedEntries < 1)
+      throw new TypeError('"options.maxShortLivedEntries" must be a positive integer');
     if (!Number.isFinite(shortLivedTtlMs) || shortLivedTtlMs < 0) throw new TypeError('"options.shortLivedTtlMs" must be a number ≥ 0');
-    if (!Number.isFinite(sweepIntervalMs) || sweepIntervalMs <= 0) throw new TypeError('"options.sweepIntervalMs" must be a positive number');
+    if (!Number.isFinite(sweepIntervalMs) || sweepIntervalMs <= 0)
+      throw new TypeError('"options.sweepIntervalMs" must be a positive number');
     if (typeof clock !== 'function') throw new TypeError('"options.clock" must be a function');
-    if (logger !== undefined && (logger === null || typeof logger.warn !== 'function')) throw new TypeError('"options.logger" must have a warn method');
+    if (logger !== undefined && (logger === null || typeof logger.warn !== 'function'))
+      throw new TypeError('"options.logger" must have a warn method');
     this.#durable = { map: new Map(), max: maxEntries, refreshAfter: Math.floor(maxEntries / 4) };
     this.#short = { map: new Map(), max: maxShortLivedEntries, refreshAfter: Math.floor(maxShortLivedEntries / 4) };
     this.#shortTtlMs = shortLivedTtlMs;
@@ -184,11 +200,18 @@ export class MemoryStore implements Store {
   async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
     if (typeof listener !== 'function') throw new TypeError('"listener" must be a function');
     // Deliver asynchronously, as a real broker would, and never let a listener throw into publish().
-    const wrapped = (message: string) => queueMicrotask(() => {
-      try { listener(message); } catch (err) { this.#logger.error(describeError(err), 'MemoryStore subscriber threw'); }
-    });
+    const wrapped = (message: string) =>
+      queueMicrotask(() => {
+        try {
+          listener(message);
+        } catch (err) {
+          this.#logger.error(describeError(err), 'MemoryStore subscriber threw');
+        }
+      });
     this.#events.on(`ch:${channel}`, wrapped);
-    return async () => { this.#events.off(`ch:${channel}`, wrapped); };
+    return async () => {
+      this.#events.off(`ch:${channel}`, wrapped);
+    };
   }
 
   async close(): Promise<void> {

@@ -29,8 +29,12 @@ export type NamespacedStore = Store & { sessionStore(): SessionStore };
 export function namespaced(inner: Store, namespace: string): NamespacedStore {
   const k = (key: string) => namespace + key;
   const view: Store = {
-    get atomic() { return inner.atomic; },
-    get available() { return inner.available; },
+    get atomic() {
+      return inner.atomic;
+    },
+    get available() {
+      return inner.available;
+    },
     get: (key) => inner.get(k(key)),
     set: (key, value, ttlMs) => inner.set(k(key), value, ttlMs),
     add: (key, value, ttlMs) => inner.add(k(key), value, ttlMs),

@@ -48,7 +48,8 @@ export interface RedisStoreOptions {
 // Compare-and-delete and compare-and-pexpire: one key each, so they also run on Redis Cluster.
 const DELETE_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 // A fixed window: the TTL is set when the counter is created (or has somehow lost it), never extended.
-const INCREMENT = "local n = redis.call('INCR', KEYS[1]) local t = redis.call('PTTL', KEYS[1]) if t < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) t = tonumber(ARGV[1]) end return {n, t}";
+const INCREMENT =
+  "local n = redis.call('INCR', KEYS[1]) local t = redis.call('PTTL', KEYS[1]) if t < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) t = tonumber(ARGV[1]) end return {n, t}";
 const RENEW_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 // Error replies that mean "the server cannot serve now", not "the command is wrong".
 const UNAVAILABLE_REPLY = /^(CLUSTERDOWN|LOADING|MASTERDOWN|TRYAGAIN|BUSY|READONLY|NOREPLICAS)\b/;
@@ -66,7 +67,10 @@ interface Commands {
   ping(): Promise<string>;
 }
 type Listener = (message: string) => void;
-type Subscriber = Record<'subscribe' | 'unsubscribe', (channel: string, listener: Listener) => Promise<void>> & { close?(): Promise<void>; destroy?(): void };
+type Subscriber = Record<'subscribe' | 'unsubscribe', (channel: string, listener: Listener) => Promise<void>> & {
+  close?(): Promise<void>;
+  destroy?(): void;
+};
 
 /**
  * A {@link Store} on Redis through node-redis 5 or 6, for several proxy instances.
@@ -106,10 +110,15 @@ export class RedisStore implements Store {
   constructor(options: RedisStoreOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('"options" must be an object');
     const { client, prefix = DEFAULT_REDIS_PREFIX, commandTimeoutMs = DEFAULT_REDIS_COMMAND_TIMEOUT_MS, logger } = options;
-    const isClient = typeof client === 'object' && client !== null && typeof client.duplicate === 'function' && typeof client.withCommandOptions === 'function';
+    const isClient =
+      typeof client === 'object' &&
+      client !== null &&
+      typeof client.duplicate === 'function' &&
+      typeof client.withCommandOptions === 'function';
     if (!isClient) throw new TypeError('"options.client" must be a node-redis 5 or 6 client or cluster client');
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw new TypeError('"options.prefix" must be a string without "{" or "}"');
-    if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0) throw new TypeError('"options.commandTimeoutMs" must be a positive number');
+    if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0)
+      throw new TypeError('"options.commandTimeoutMs" must be a positive number');
     this.#client = client;
     this.#cluster = 'masters' in client;
     this.#prefix = prefix;
@@ -129,22 +138,35 @@ export class RedisStore implements Store {
     return this.#run('GET', async (c) => (await c.get(this.#prefix + key)) ?? undefined);
   }
   set(key: string, value: string, ttlMs: number): Promise<void> {
-    return this.#run('SET', async (c) => { await c.set(this.#prefix + key, value, { expiration: { type: 'PX', value: ttl(ttlMs) } }); });
+    return this.#run('SET', async (c) => {
+      await c.set(this.#prefix + key, value, { expiration: { type: 'PX', value: ttl(ttlMs) } });
+    });
   }
   add(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return this.#run('SET NX', async (c) => (await c.set(this.#prefix + key, value, { expiration: { type: 'PX', value: ttl(ttlMs) }, condition: 'NX' })) === 'OK');
+    return this.#run(
+      'SET NX',
+      async (c) => (await c.set(this.#prefix + key, value, { expiration: { type: 'PX', value: ttl(ttlMs) }, condition: 'NX' })) === 'OK',
+    );
   }
   take(key: string): Promise<string | undefined> {
     return this.#run('GETDEL', async (c) => (await c.getDel(this.#prefix + key)) ?? undefined);
   }
   delete(key: string): Promise<void> {
-    return this.#run('DEL', async (c) => { await c.del(this.#prefix + key); });
+    return this.#run('DEL', async (c) => {
+      await c.del(this.#prefix + key);
+    });
   }
   deleteIf(key: string, value: string): Promise<boolean> {
-    return this.#run('EVAL deleteIf', async (c) => Number(await c.eval(DELETE_IF, { keys: [this.#prefix + key], arguments: [value] })) === 1);
+    return this.#run(
+      'EVAL deleteIf',
+      async (c) => Number(await c.eval(DELETE_IF, { keys: [this.#prefix + key], arguments: [value] })) === 1,
+    );
   }
   renewIf(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return this.#run('EVAL renewIf', async (c) => Number(await c.eval(RENEW_IF, { keys: [this.#prefix + key], arguments: [value, String(ttl(ttlMs))] })) === 1);
+    return this.#run(
+      'EVAL renewIf',
+      async (c) => Number(await c.eval(RENEW_IF, { keys: [this.#prefix + key], arguments: [value, String(ttl(ttlMs))] })) === 1,
+    );
   }
 
   /** `INCR`, and `PEXPIRE` when the counter is new, in one script; returns the count and `PTTL`. */
@@ -164,7 +186,9 @@ export class RedisStore implements Store {
   }
 
   publish(channel: string, message: string): Promise<void> {
-    return this.#run('PUBLISH', async (c) => { await c.publish(this.#prefix + channel, message); });
+    return this.#run('PUBLISH', async (c) => {
+      await c.publish(this.#prefix + channel, message);
+    });
   }
 
   /**
@@ -181,7 +205,9 @@ export class RedisStore implements Store {
       this.#subscriptions.add(entry);
       return async () => {
         if (!this.#subscriptions.delete(entry)) return;
-        await this.#run('UNSUBSCRIBE', async () => { await subscriber.unsubscribe(entry[0], listener); });
+        await this.#run('UNSUBSCRIBE', async () => {
+          await subscriber.unsubscribe(entry[0], listener);
+        });
       };
     });
   }
@@ -214,14 +240,21 @@ export class RedisStore implements Store {
     this.#subscriber ??= (async () => {
       const duplicate = (this.#client as unknown as RedisClientType).duplicate();
       let failing = false; // log once per outage, not once per reconnect attempt
-      duplicate.on('ready', () => { failing = false; }).on('error', (err: unknown) => {
-        if (!failing) this.#logger.warn(describeError(err), 'RedisStore subscriber connection lost; node-redis reconnects and resubscribes');
-        failing = true;
-      });
+      duplicate
+        .on('ready', () => {
+          failing = false;
+        })
+        .on('error', (err: unknown) => {
+          if (!failing)
+            this.#logger.warn(describeError(err), 'RedisStore subscriber connection lost; node-redis reconnects and resubscribes');
+          failing = true;
+        });
       await duplicate.connect();
       return duplicate as unknown as Subscriber;
     })();
-    this.#subscriber.catch(() => { this.#subscriber = undefined; });
+    this.#subscriber.catch(() => {
+      this.#subscriber = undefined;
+    });
     return this.#subscriber;
   }
 
@@ -268,7 +301,11 @@ export class RedisStore implements Store {
 
   /** What connect-redis calls, through {@link #run}: the same readiness, timeout and stall rules as the proxy's own commands. */
   #sessionCommands(): Commands {
-    const c = this.#client as unknown as Commands & { scanIterator(o: object): unknown; nodeClient(m: unknown): unknown; masters?: unknown };
+    const c = this.#client as unknown as Commands & {
+      scanIterator(o: object): unknown;
+      nodeClient(m: unknown): unknown;
+      masters?: unknown;
+    };
     const commands = {
       get: (key: string) => this.#run('session GET', () => c.get(key)),
       set: (key: string, value: string, options: object) => this.#run('session SET', () => c.set(key, value, options)),
@@ -291,13 +328,21 @@ class GuardedSessionStore extends ConnectRedisStore {
     super({ client, prefix });
     this.#ready = ready;
   }
-  override get(sid: string, cb?: Callback) { return this.#guard(cb, (done) => super.get(sid, done)); }
-  override set(sid: string, sess: SessionData, cb?: Callback) { return this.#guard(cb, (done) => super.set(sid, sess, done)); }
-  override touch(sid: string, sess: SessionData, cb?: Callback) { return this.#guard(cb, (done) => super.touch(sid, sess, done)); }
-  override destroy(sid: string, cb?: Callback) { return this.#guard(cb, (done) => super.destroy(sid, done)); }
+  override get(sid: string, cb?: Callback) {
+    return this.#guard(cb, (done) => super.get(sid, done));
+  }
+  override set(sid: string, sess: SessionData, cb?: Callback) {
+    return this.#guard(cb, (done) => super.set(sid, sess, done));
+  }
+  override touch(sid: string, sess: SessionData, cb?: Callback) {
+    return this.#guard(cb, (done) => super.touch(sid, sess, done));
+  }
+  override destroy(sid: string, cb?: Callback) {
+    return this.#guard(cb, (done) => super.destroy(sid, done));
+  }
   async #guard(cb: Callback | undefined, fn: (done: Callback) => Promise<unknown>): Promise<unknown> {
     let failure: unknown;
-    const done: Callback = (err, data) => (failure = err && toStoreError(err, 'session'), cb ? cb(failure ?? null, data) : data);
+    const done: Callback = (err, data) => ((failure = err && toStoreError(err, 'session')), cb ? cb(failure ?? null, data) : data);
     const result = this.#ready() ? await fn(done) : done(new StoreUnavailableError('Redis is not ready (session not read or written)'));
     if (failure && !cb) throw failure;
     return result;

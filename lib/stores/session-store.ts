@@ -30,16 +30,19 @@ class StoreBackedSessionStore extends session.Store {
   }
 
   override get(sid: string, callback: (err: unknown, session?: SessionData | null) => void): void {
-    this.#store.get(this.#prefix + sid).then((raw) => {
-      let data: SessionData | null = null;
-      try {
-        if (raw !== undefined) data = JSON.parse(raw) as SessionData;
-      } catch (err) {
-        callback(err);
-        return;
-      }
-      callback(null, data);
-    }, (err: unknown) => callback(err));
+    this.#store.get(this.#prefix + sid).then(
+      (raw) => {
+        let data: SessionData | null = null;
+        try {
+          if (raw !== undefined) data = JSON.parse(raw) as SessionData;
+        } catch (err) {
+          callback(err);
+          return;
+        }
+        callback(null, data);
+      },
+      (err: unknown) => callback(err),
+    );
   }
 
   override set(sid: string, data: SessionData, callback?: Callback): void {
@@ -56,9 +59,12 @@ class StoreBackedSessionStore extends session.Store {
   override touch(sid: string, data: SessionData, callback?: Callback): void {
     // Compare-and-expire the stored value: never overwrite a newer write of the same session with this stale copy.
     const key = this.#prefix + sid;
-    settle(this.#store.get(key).then(async (raw) => {
-      if (raw !== undefined) await this.#store.renewIf(key, raw, this.#ttl(data));
-    }), callback);
+    settle(
+      this.#store.get(key).then(async (raw) => {
+        if (raw !== undefined) await this.#store.renewIf(key, raw, this.#ttl(data));
+      }),
+      callback,
+    );
   }
 
   override destroy(sid: string, callback?: Callback): void {
@@ -88,16 +94,28 @@ class UntouchedSessionStore extends session.Store {
     super();
     this.#inner = inner;
   }
-  override get(sid: string, callback: (err: unknown, session?: SessionData | null) => void): void { this.#inner.get(sid, callback); }
-  override set(sid: string, data: SessionData, callback?: Callback): void { this.#inner.set(sid, data, callback); }
-  override destroy(sid: string, callback?: Callback): void { this.#inner.destroy(sid, callback); }
+  override get(sid: string, callback: (err: unknown, session?: SessionData | null) => void): void {
+    this.#inner.get(sid, callback);
+  }
+  override set(sid: string, data: SessionData, callback?: Callback): void {
+    this.#inner.set(sid, data, callback);
+  }
+  override destroy(sid: string, callback?: Callback): void {
+    this.#inner.destroy(sid, callback);
+  }
 }
 
 function settle(promise: Promise<void>, callback: Callback | undefined): void {
-  promise.then(() => callback?.(), (err: unknown) => {
-    if (callback) callback(err);
-    else queueMicrotask(() => { throw err; }); // never swallow a store error silently
-  });
+  promise.then(
+    () => callback?.(),
+    (err: unknown) => {
+      if (callback) callback(err);
+      else
+        queueMicrotask(() => {
+          throw err;
+        }); // never swallow a store error silently
+    },
+  );
 }
 
 /**
@@ -115,7 +133,13 @@ function settle(promise: Promise<void>, callback: Callback | undefined): void {
  * ```
  */
 export function toSessionStore(store: Store, options: ToSessionStoreOptions = {}): SessionStore {
-  if (store === null || typeof store !== 'object' || typeof store.get !== 'function' || typeof store.set !== 'function' || typeof store.delete !== 'function') {
+  if (
+    store === null ||
+    typeof store !== 'object' ||
+    typeof store.get !== 'function' ||
+    typeof store.set !== 'function' ||
+    typeof store.delete !== 'function'
+  ) {
     throw new TypeError('"store" must implement the Store interface');
   }
   if (options === null || typeof options !== 'object') throw new TypeError('"options" must be an object');

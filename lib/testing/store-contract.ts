@@ -118,23 +118,31 @@ export function runStoreContractTests(
       await expect(store.get(vault)).resolves.toBeUndefined();
     });
 
-    it('expires values after their TTL and keeps live ones', async () => {
-      const short = key('short');
-      const long = key('long');
-      await store.set(short, 'gone soon', SHORT_TTL_MS);
-      await store.set(long, 'stays', LONG_TTL_MS);
-      await eventually(async () => (await store.get(short)) === undefined, 'the short-lived value expired');
-      await expect(store.get(long)).resolves.toBe('stays');
-    }, SLOW_TEST_TIMEOUT_MS);
+    it(
+      'expires values after their TTL and keeps live ones',
+      async () => {
+        const short = key('short');
+        const long = key('long');
+        await store.set(short, 'gone soon', SHORT_TTL_MS);
+        await store.set(long, 'stays', LONG_TTL_MS);
+        await eventually(async () => (await store.get(short)) === undefined, 'the short-lived value expired');
+        await expect(store.get(long)).resolves.toBe('stays');
+      },
+      SLOW_TEST_TIMEOUT_MS,
+    );
 
-    it('add writes only when the key is absent (or expired)', async () => {
-      const k = key('add');
-      await expect(store.add(k, 'first', SHORT_TTL_MS)).resolves.toBe(true);
-      await expect(store.add(k, 'second', LONG_TTL_MS)).resolves.toBe(false);
-      await expect(store.get(k)).resolves.toBe('first');
-      await eventually(async () => store.add(k, 'third', LONG_TTL_MS), 'add succeeded after expiry');
-      await expect(store.get(k)).resolves.toBe('third');
-    }, SLOW_TEST_TIMEOUT_MS);
+    it(
+      'add writes only when the key is absent (or expired)',
+      async () => {
+        const k = key('add');
+        await expect(store.add(k, 'first', SHORT_TTL_MS)).resolves.toBe(true);
+        await expect(store.add(k, 'second', LONG_TTL_MS)).resolves.toBe(false);
+        await expect(store.get(k)).resolves.toBe('first');
+        await eventually(async () => store.add(k, 'third', LONG_TTL_MS), 'add succeeded after expiry');
+        await expect(store.get(k)).resolves.toBe('third');
+      },
+      SLOW_TEST_TIMEOUT_MS,
+    );
 
     it('take returns the value once and deletes it', async () => {
       const k = key('take');
@@ -163,24 +171,32 @@ export function runStoreContractTests(
       await expect(store.get(k)).resolves.toBeUndefined();
     });
 
-    it('renewIf resets the TTL only when the value matches', async () => {
-      const k = key('renewIf');
-      await expect(store.renewIf(k, 'owner', LONG_TTL_MS)).resolves.toBe(false);
-      await store.set(k, 'owner', LONG_TTL_MS);
-      await expect(store.renewIf(k, 'someone else', SHORT_TTL_MS)).resolves.toBe(false);
-      await expect(store.get(k)).resolves.toBe('owner');
-      // Renewing to a short TTL proves the TTL was reset, without waiting out a long one.
-      await expect(store.renewIf(k, 'owner', SHORT_TTL_MS)).resolves.toBe(true);
-      await eventually(async () => (await store.get(k)) === undefined, 'the renewed value expired');
-    }, SLOW_TEST_TIMEOUT_MS);
+    it(
+      'renewIf resets the TTL only when the value matches',
+      async () => {
+        const k = key('renewIf');
+        await expect(store.renewIf(k, 'owner', LONG_TTL_MS)).resolves.toBe(false);
+        await store.set(k, 'owner', LONG_TTL_MS);
+        await expect(store.renewIf(k, 'someone else', SHORT_TTL_MS)).resolves.toBe(false);
+        await expect(store.get(k)).resolves.toBe('owner');
+        // Renewing to a short TTL proves the TTL was reset, without waiting out a long one.
+        await expect(store.renewIf(k, 'owner', SHORT_TTL_MS)).resolves.toBe(true);
+        await eventually(async () => (await store.get(k)) === undefined, 'the renewed value expired');
+      },
+      SLOW_TEST_TIMEOUT_MS,
+    );
 
-    it('renewIf extends a value past its first TTL', async () => {
-      const k = key('renewIf-extend');
-      await store.set(k, 'owner', 1_000);
-      await expect(store.renewIf(k, 'owner', LONG_TTL_MS)).resolves.toBe(true);
-      await sleep(1_500);
-      await expect(store.get(k)).resolves.toBe('owner');
-    }, SLOW_TEST_TIMEOUT_MS);
+    it(
+      'renewIf extends a value past its first TTL',
+      async () => {
+        const k = key('renewIf-extend');
+        await store.set(k, 'owner', 1_000);
+        await expect(store.renewIf(k, 'owner', LONG_TTL_MS)).resolves.toBe(true);
+        await sleep(1_500);
+        await expect(store.get(k)).resolves.toBe('owner');
+      },
+      SLOW_TEST_TIMEOUT_MS,
+    );
 
     if (atomic) {
       it(`${CONCURRENCY} concurrent takes of one key yield the value exactly once`, async () => {
@@ -209,20 +225,24 @@ export function runStoreContractTests(
       }
     });
 
-    it('delivers published messages to subscribers (when the store has pub/sub)', async () => {
-      if (!store.publish || !store.subscribe) return;
-      const channel = `contract:${run}:channel`;
-      const first: string[] = [];
-      const second: string[] = [];
-      const unsubscribeFirst = await store.subscribe(channel, (m) => first.push(m));
-      await store.publish(channel, 'hello ✓');
-      await eventually(() => first.includes('hello ✓'), 'the subscriber received the message');
-      await unsubscribeFirst();
-      const unsubscribeSecond = await store.subscribe(channel, (m) => second.push(m));
-      await store.publish(channel, 'after');
-      await eventually(() => second.includes('after'), 'the second subscriber received the message');
-      expect(first).toEqual(['hello ✓']);
-      await unsubscribeSecond();
-    }, SLOW_TEST_TIMEOUT_MS);
+    it(
+      'delivers published messages to subscribers (when the store has pub/sub)',
+      async () => {
+        if (!store.publish || !store.subscribe) return;
+        const channel = `contract:${run}:channel`;
+        const first: string[] = [];
+        const second: string[] = [];
+        const unsubscribeFirst = await store.subscribe(channel, (m) => first.push(m));
+        await store.publish(channel, 'hello ✓');
+        await eventually(() => first.includes('hello ✓'), 'the subscriber received the message');
+        await unsubscribeFirst();
+        const unsubscribeSecond = await store.subscribe(channel, (m) => second.push(m));
+        await store.publish(channel, 'after');
+        await eventually(() => second.includes('after'), 'the second subscriber received the message');
+        expect(first).toEqual(['hello ✓']);
+        await unsubscribeSecond();
+      },
+      SLOW_TEST_TIMEOUT_MS,
+    );
   });
 }

@@ -25,7 +25,11 @@ export interface AccessTokenClaims {
   upc?: Record<string, unknown>;
 }
 
-interface HsKey { id: string; key: Uint8Array; /** The encoded JWS protected header for this key. */ header: string }
+interface HsKey {
+  id: string;
+  key: Uint8Array;
+  /** The encoded JWS protected header for this key. */ header: string;
+}
 
 const TYP = 'at+jwt';
 /** Upstream claims larger than this (JSON bytes) are left out of the token and a warning is logged. */
@@ -51,7 +55,16 @@ export class AccessTokens {
   readonly #claimsSealer: Sealer | undefined;
 
   /** With `claimsSealer`, the upstream claims travel sealed inside the token (`upc` is then a sealed string). */
-  constructor(o: { secrets: readonly string[]; issuer: string; audience: string; ttlSeconds: number; clock: () => number; random: RandomBytes; cacheSize?: number; claimsSealer?: Sealer }) {
+  constructor(o: {
+    secrets: readonly string[];
+    issuer: string;
+    audience: string;
+    ttlSeconds: number;
+    clock: () => number;
+    random: RandomBytes;
+    cacheSize?: number;
+    claimsSealer?: Sealer;
+  }) {
     this.#keys = o.secrets.map((s) => {
       const key = new Uint8Array(Buffer.from(s, 'utf8'));
       const id = keyId(key);
@@ -67,14 +80,28 @@ export class AccessTokens {
     this.#claimsSealer = o.claimsSealer;
   }
 
-  async mint(c: { sub: string; sid: string; clientId: string; scope: string; upstreamClaims?: Record<string, unknown> }): Promise<{ token: string; expiresAt: number; expiresIn: number }> {
+  async mint(c: {
+    sub: string;
+    sid: string;
+    clientId: string;
+    scope: string;
+    upstreamClaims?: Record<string, unknown>;
+  }): Promise<{ token: string; expiresAt: number; expiresIn: number }> {
     const now = Math.floor(this.#clock() / 1000);
     const k = this.#keys[0]!;
     const payload: Record<string, unknown> = { sid: c.sid, client_id: c.clientId, scope: c.scope };
-    if (c.upstreamClaims) payload.upc = this.#claimsSealer ? this.#claimsSealer.seal(JSON.stringify(c.upstreamClaims), claimsAad(c.sid)) : c.upstreamClaims;
+    if (c.upstreamClaims)
+      payload.upc = this.#claimsSealer ? this.#claimsSealer.seal(JSON.stringify(c.upstreamClaims), claimsAad(c.sid)) : c.upstreamClaims;
     // node:crypto's HMAC directly (RFC 7515 compact JWS, the bytes jose's SignJWT would produce for this header and payload):
     // jose signs through WebCrypto (importKey plus an async job per token), about 0.6 ms per sign-in in the bench profile.
-    Object.assign(payload, { iss: this.#issuer, aud: this.#audience, sub: c.sub, iat: now, exp: now + this.#ttl, jti: randomToken(this.#random, '', 16) });
+    Object.assign(payload, {
+      iss: this.#issuer,
+      aud: this.#audience,
+      sub: c.sub,
+      iat: now,
+      exp: now + this.#ttl,
+      jti: randomToken(this.#random, '', 16),
+    });
     const input = `${k.header}.${Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url')}`;
     const token = `${input}.${createHmac('sha256', k.key).update(input, 'utf8').digest('base64url')}`;
     return { token, expiresAt: now + this.#ttl, expiresIn: this.#ttl };
@@ -148,7 +175,8 @@ export class AccessTokens {
     }
     if (last instanceof InvalidTokenError) throw last;
     if (last instanceof joseErrors.JWTExpired) throw new InvalidTokenError('The access token expired');
-    if (last instanceof joseErrors.JWTClaimValidationFailed) throw new InvalidTokenError(`The access token's "${last.claim}" claim is invalid`);
+    if (last instanceof joseErrors.JWTClaimValidationFailed)
+      throw new InvalidTokenError(`The access token's "${last.claim}" claim is invalid`);
     throw new InvalidTokenError('The access token is invalid');
   }
 }

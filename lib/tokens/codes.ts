@@ -58,7 +58,15 @@ export class Codes {
   readonly #retryWindowMs: number;
   readonly #logger: ResolvedLogger | undefined;
 
-  constructor(d: { store: Store; grants: GrantLifecycle; random: RandomBytes; ttlSeconds: number; clock?: () => number; retryWindowMs?: number; logger?: ResolvedLogger }) {
+  constructor(d: {
+    store: Store;
+    grants: GrantLifecycle;
+    random: RandomBytes;
+    ttlSeconds: number;
+    clock?: () => number;
+    retryWindowMs?: number;
+    logger?: ResolvedLogger;
+  }) {
     this.#logger = d.logger;
     this.#store = d.store;
     this.#grants = d.grants;
@@ -96,7 +104,8 @@ export class Codes {
     const used = raw === undefined ? undefined : parseMarker(raw);
     const proven = !!used && !!presenter && presenter.clientId === used.clientId && safeEqual(presenter.challenge, used.codeChallenge);
     if (!used || !proven) throw new InvalidGrantError('The authorization code is invalid, expired or already used');
-    if (this.#clock() - used.at < this.#retryWindowMs) throw new InvalidGrantError('The authorization code was already redeemed (a retry?); use the tokens of the first redemption');
+    if (this.#clock() - used.at < this.#retryWindowMs)
+      throw new InvalidGrantError('The authorization code was already redeemed (a retry?); use the tokens of the first redemption');
     await this.#grants.endQuietly(used.sid, 'authorization code replay');
     throw new InvalidGrantError('The authorization code was already used; the tokens it issued have been revoked');
   }

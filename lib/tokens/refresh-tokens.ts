@@ -40,7 +40,16 @@ export class RefreshTokens {
   readonly #graceMs: number;
   readonly #logger: ResolvedLogger | undefined;
 
-  constructor(d: { store: Store; sealer: Sealer; grants: GrantLifecycle; random: RandomBytes; clock: () => number; ttlSeconds: number; graceSeconds: number; logger?: ResolvedLogger }) {
+  constructor(d: {
+    store: Store;
+    sealer: Sealer;
+    grants: GrantLifecycle;
+    random: RandomBytes;
+    clock: () => number;
+    ttlSeconds: number;
+    graceSeconds: number;
+    logger?: ResolvedLogger;
+  }) {
     this.#logger = d.logger;
     this.#store = d.store;
     this.#sealer = d.sealer;

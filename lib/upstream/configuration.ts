@@ -10,7 +10,9 @@ export const UPSTREAM_TIMEOUT_SECONDS = 10;
 const TEMPLATE = '{tenantid}';
 
 /** Internal: the options one upstream is built from (the top level in remote mode, one app entry in local mode). */
-export type UpstreamOptions = Pick<ParsedOptions, 'provider' | 'clientSecret' | 'scopes' | 'providerConfig'> & { clientId?: string | undefined };
+export type UpstreamOptions = Pick<ParsedOptions, 'provider' | 'clientSecret' | 'scopes' | 'providerConfig'> & {
+  clientId?: string | undefined;
+};
 
 /** Internal: the proxy's client at the upstream (configured, registered, or its metadata document). */
 export interface UpstreamClientCredentials {
@@ -29,7 +31,11 @@ export interface BuiltConfiguration {
   client: UpstreamClientCredentials;
 }
 
-interface BuildDeps { fetch: typeof fetch; logger: ResolvedLogger; providerId: string }
+interface BuildDeps {
+  fetch: typeof fetch;
+  logger: ResolvedLogger;
+  providerId: string;
+}
 
 /**
  * Internal: the upstream's server metadata: discovery (OIDC, then RFC 8414, or
@@ -51,7 +57,10 @@ export async function discoverServer(o: UpstreamOptions, d: BuildDeps): Promise<
     ...(pc.revocationEndpoint ? { revocation_endpoint: pc.revocationEndpoint } : {}),
   };
   if (!server.authorization_endpoint || !server.token_endpoint) {
-    throw new UpstreamRefused('server_error', 'The upstream has no authorization_endpoint or token_endpoint; set providerConfig.authEndpoint and providerConfig.tokenEndpoint');
+    throw new UpstreamRefused(
+      'server_error',
+      'The upstream has no authorization_endpoint or token_endpoint; set providerConfig.authEndpoint and providerConfig.tokenEndpoint',
+    );
   }
   return server;
 }
@@ -60,7 +69,12 @@ export async function discoverServer(o: UpstreamOptions, d: BuildDeps): Promise<
  * Internal: an openid-client configuration for `server` and the proxy's client there, with the
  * fetch wrapped so that token responses are normalised (see token-response.ts).
  */
-export function configure(o: UpstreamOptions, server: oidc.ServerMetadata, client: UpstreamClientCredentials, d: BuildDeps): BuiltConfiguration {
+export function configure(
+  o: UpstreamOptions,
+  server: oidc.ServerMetadata,
+  client: UpstreamClientCredentials,
+  d: BuildDeps,
+): BuiltConfiguration {
   const pc = o.providerConfig;
   const method = pc.tokenEndpointAuthMethod ?? client.tokenEndpointAuthMethod;
   const clientAuth = clientAuthentication(method, client.clientSecret);
@@ -74,15 +88,24 @@ export function configure(o: UpstreamOptions, server: oidc.ServerMetadata, clien
   if (new URL(o.provider).protocol === 'http:') oidc.allowInsecureRequests(config);
   let jwks: JWTVerifyGetKey | undefined;
   if (pc.jwks) jwks = createLocalJWKSet(pc.jwks as Parameters<typeof createLocalJWKSet>[0]);
-  else if (server.jwks_uri) jwks = createRemoteJWKSet(new URL(server.jwks_uri), { [joseCustomFetch]: d.fetch, timeoutDuration: UPSTREAM_TIMEOUT_SECONDS * 1000 });
+  else if (server.jwks_uri)
+    jwks = createRemoteJWKSet(new URL(server.jwks_uri), { [joseCustomFetch]: d.fetch, timeoutDuration: UPSTREAM_TIMEOUT_SECONDS * 1000 });
   return { config, jwks, issuerTemplate, server, client };
 }
 
 /** The discovered server metadata, or `undefined` when every needed endpoint is configured anyway. */
-async function discover(o: UpstreamOptions, fetchImpl: oidc.CustomFetch, insecure: boolean, d: BuildDeps): Promise<oidc.ServerMetadata | undefined> {
+async function discover(
+  o: UpstreamOptions,
+  fetchImpl: oidc.CustomFetch,
+  insecure: boolean,
+  d: BuildDeps,
+): Promise<oidc.ServerMetadata | undefined> {
   const pc = o.providerConfig;
   const options = (algorithm: 'oidc' | 'oauth2') => ({
-    algorithm, timeout: UPSTREAM_TIMEOUT_SECONDS, [oidc.customFetch]: fetchImpl, ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
+    algorithm,
+    timeout: UPSTREAM_TIMEOUT_SECONDS,
+    [oidc.customFetch]: fetchImpl,
+    ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
   });
   if (pc.discoveryUrl) {
     // A well-known URL: openid-client skips its issuer check, so it is done here, exactly.
@@ -94,7 +117,10 @@ async function discover(o: UpstreamOptions, fetchImpl: oidc.CustomFetch, insecur
     }
     const expected = pc.issuer ?? o.provider;
     if (found.issuer !== expected && found.issuer !== new URL(expected).href) {
-      throw new UpstreamRefused('server_error', `The discovery document at providerConfig.discoveryUrl has issuer "${found.issuer}", not "${expected}"; set providerConfig.issuer to the issuer you trust`);
+      throw new UpstreamRefused(
+        'server_error',
+        `The discovery document at providerConfig.discoveryUrl has issuer "${found.issuer}", not "${expected}"; set providerConfig.issuer to the issuer you trust`,
+      );
     }
     return found;
   }
@@ -106,10 +132,15 @@ async function discover(o: UpstreamOptions, fetchImpl: oidc.CustomFetch, insecur
     }
   }
   if (pc.authEndpoint && pc.tokenEndpoint) return undefined;
-  throw new UpstreamTransient(`Upstream discovery failed at ${o.provider} (tried OIDC discovery and RFC 8414); set providerConfig.authEndpoint and tokenEndpoint to run without it`);
+  throw new UpstreamTransient(
+    `Upstream discovery failed at ${o.provider} (tried OIDC discovery and RFC 8414); set providerConfig.authEndpoint and tokenEndpoint to run without it`,
+  );
 }
 
-function clientAuthentication(method: ParsedOptions['providerConfig']['tokenEndpointAuthMethod'], secret: string | undefined): oidc.ClientAuth {
+function clientAuthentication(
+  method: ParsedOptions['providerConfig']['tokenEndpointAuthMethod'],
+  secret: string | undefined,
+): oidc.ClientAuth {
   if (!secret || method === 'none') return oidc.None();
   return method === 'client_secret_post' ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
 }

@@ -14,7 +14,10 @@ export type { UpstreamOptions } from './configuration.js';
 
 /** Derives a provider id from the provider URL's host: `idp.example.com:8443` → `idp-example-com-8443`. */
 export function deriveProviderId(provider: string): string {
-  return new URL(provider).host.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return new URL(provider).host
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 /** Result of a completed upstream sign-in. */
@@ -42,7 +45,10 @@ export class UpstreamProvider {
   readonly #registration: UpstreamRegistration | undefined;
   #config: Promise<BuiltConfiguration> | undefined;
 
-  constructor(options: UpstreamOptions, deps: { fetch: typeof fetch; logger: ResolvedLogger; clock: () => number; registration?: UpstreamRegistration }) {
+  constructor(
+    options: UpstreamOptions,
+    deps: { fetch: typeof fetch; logger: ResolvedLogger; clock: () => number; registration?: UpstreamRegistration },
+  ) {
     this.#o = options;
     this.id = options.providerConfig.id ?? deriveProviderId(options.provider);
     this.#fetch = deps.fetch;
@@ -57,7 +63,9 @@ export class UpstreamProvider {
   }
 
   /** A display name for consent pages: the provider's host. */
-  get displayName(): string { return new URL(this.#o.provider).host; }
+  get displayName(): string {
+    return new URL(this.#o.provider).host;
+  }
 
   get #pc(): UpstreamOptions['providerConfig'] & Pick<ProviderConfig, 'profile' | 'tokenClaims' | 'revoke'> {
     return this.#o.providerConfig as UpstreamOptions['providerConfig'] & Pick<ProviderConfig, 'profile' | 'tokenClaims' | 'revoke'>;
@@ -78,7 +86,9 @@ export class UpstreamProvider {
     return oidc.buildAuthorizationUrl(config, params);
   }
 
-  get #openid(): boolean { return this.#o.scopes.includes('openid'); }
+  get #openid(): boolean {
+    return this.#o.scopes.includes('openid');
+  }
 
   /** Completes the sign-in: validates the callback, exchanges the code, verifies the identity. */
   async exchange(callbackUrl: URL, checks: { state: string; nonce: string; codeVerifier: string }): Promise<UpstreamSignIn> {
@@ -94,13 +104,26 @@ export class UpstreamProvider {
       });
     } catch (err) {
       const c = classify(err, 'code exchange');
-      if (await this.#replacedAfter(c, built)) throw new UpstreamTransient('The upstream no longer knew the proxy\'s registered client, so the proxy registered again; sign in again', { cause: err });
+      if (await this.#replacedAfter(c, built))
+        throw new UpstreamTransient(
+          "The upstream no longer knew the proxy's registered client, so the proxy registered again; sign in again",
+          { cause: err },
+        );
       throw c;
     }
     const tokens = toTokenSet(res, this.#clock);
-    const claims = await resolveIdentity({
-      ...built, clientId: built.config.clientMetadata().client_id, pc: this.#pc, fetch: this.#fetch, clock: this.#clock,
-    }, res, tokens, this.#openid ? checks.nonce : undefined);
+    const claims = await resolveIdentity(
+      {
+        ...built,
+        clientId: built.config.clientMetadata().client_id,
+        pc: this.#pc,
+        fetch: this.#fetch,
+        clock: this.#clock,
+      },
+      res,
+      tokens,
+      this.#openid ? checks.nonce : undefined,
+    );
     return { tokens, claims };
   }
 
@@ -113,7 +136,10 @@ export class UpstreamProvider {
     } catch (err) {
       const c = classify(err, 'refresh');
       // The grant belonged to a registered client the upstream deleted: it is gone with it.
-      if (await this.#replacedAfter(c, built)) throw new UpstreamGrantInvalid('The upstream no longer knew the proxy\'s registered client; the proxy registered again, and the old grant is gone');
+      if (await this.#replacedAfter(c, built))
+        throw new UpstreamGrantInvalid(
+          "The upstream no longer knew the proxy's registered client; the proxy registered again, and the old grant is gone",
+        );
       // Only invalid_grant means the grant is gone. Anything else (invalid_client, 429, …) keeps the tokens.
       if (c instanceof UpstreamRefused && c.error === 'invalid_grant') throw new UpstreamGrantInvalid(c.message);
       throw c instanceof UpstreamRefused ? new UpstreamTransient(c.message, { cause: err }) : c;
@@ -129,9 +155,16 @@ export class UpstreamProvider {
     try {
       const custom = this.#pc.revoke;
       if (custom) {
-        const set: UpstreamTokenSet = tokens ?? (hint === 'refresh_token' ? { access_token: '', refresh_token: token } : { access_token: token });
+        const set: UpstreamTokenSet =
+          tokens ?? (hint === 'refresh_token' ? { access_token: '', refresh_token: token } : { access_token: token });
         const { client } = await this.#configuration();
-        await custom({ tokens: set, clientId: client.clientId, ...(client.clientSecret ? { clientSecret: client.clientSecret } : {}), fetch: this.#fetch, now: Math.floor(this.#clock() / 1000) });
+        await custom({
+          tokens: set,
+          clientId: client.clientId,
+          ...(client.clientSecret ? { clientSecret: client.clientSecret } : {}),
+          fetch: this.#fetch,
+          now: Math.floor(this.#clock() / 1000),
+        });
         return;
       }
       const { config } = await this.#configuration();
@@ -160,14 +193,19 @@ export class UpstreamProvider {
     const server = await discoverServer(this.#o, deps);
     const { clientId, clientSecret } = this.#o;
     if (clientId) return configure(this.#o, server, { clientId, clientSecret, kind: 'configured' }, deps);
-    if (!this.#registration) throw new UpstreamRefused('server_error', 'No upstream client: set "clientId" (and "clientSecret") to the client registered for the proxy at the upstream');
+    if (!this.#registration)
+      throw new UpstreamRefused(
+        'server_error',
+        'No upstream client: set "clientId" (and "clientSecret") to the client registered for the proxy at the upstream',
+      );
     return configure(this.#o, server, await this.#registration.client(server), deps);
   }
 
   /** After `invalid_client` with a client the proxy registered: register again (once across instances) and rebuild. */
   async #replacedAfter(c: Error, built: BuiltConfiguration): Promise<boolean> {
-    if (!(c instanceof UpstreamRefused) || c.error !== 'invalid_client' || built.client.kind !== 'registered' || !this.#registration) return false;
-    this.#logger.warn({ provider: this.id }, 'the upstream answered invalid_client for the proxy\'s registered client; registering again');
+    if (!(c instanceof UpstreamRefused) || c.error !== 'invalid_client' || built.client.kind !== 'registered' || !this.#registration)
+      return false;
+    this.#logger.warn({ provider: this.id }, "the upstream answered invalid_client for the proxy's registered client; registering again");
     await this.#registration.replace(built.server, built.client as UpstreamClient);
     this.#config = undefined;
     return true;

@@ -54,7 +54,9 @@ export class UpstreamRegistration {
   readonly #d: Deps;
   #inflight: Promise<UpstreamClient> | undefined;
 
-  constructor(d: Deps) { this.#d = d; }
+  constructor(d: Deps) {
+    this.#d = d;
+  }
 
   /** The Client ID Metadata Document the proxy serves for this upstream. */
   metadataDocument(): Record<string, unknown> {
@@ -75,16 +77,25 @@ export class UpstreamRegistration {
       return Promise.resolve({ clientId: this.#d.metadataDocumentUrl, tokenEndpointAuthMethod: 'none', kind: 'metadata-document' });
     }
     if (typeof server.registration_endpoint !== 'string') {
-      return Promise.reject(new UpstreamRefused('server_error', `No "clientId" is set and the upstream ${server.issuer} offers neither dynamic registration (registration_endpoint) nor Client ID Metadata Documents: register a client for the proxy there (redirect URI ${this.#d.redirectUri}) and set "clientId" and "clientSecret"`));
+      return Promise.reject(
+        new UpstreamRefused(
+          'server_error',
+          `No "clientId" is set and the upstream ${server.issuer} offers neither dynamic registration (registration_endpoint) nor Client ID Metadata Documents: register a client for the proxy there (redirect URI ${this.#d.redirectUri}) and set "clientId" and "clientSecret"`,
+        ),
+      );
     }
-    this.#inflight ??= this.#obtain(server, undefined).finally(() => { this.#inflight = undefined; });
+    this.#inflight ??= this.#obtain(server, undefined).finally(() => {
+      this.#inflight = undefined;
+    });
     return this.#inflight;
   }
 
   /** The upstream answered `invalid_client` for `stale`: register again (once across instances) and return the new client. */
   replace(server: oidc.ServerMetadata, stale: UpstreamClient): Promise<UpstreamClient> {
     if (stale.kind !== 'registered' || typeof server.registration_endpoint !== 'string') return Promise.resolve(stale);
-    this.#inflight ??= this.#obtain(server, stale.clientId).finally(() => { this.#inflight = undefined; });
+    this.#inflight ??= this.#obtain(server, stale.clientId).finally(() => {
+      this.#inflight = undefined;
+    });
     return this.#inflight;
   }
 
@@ -97,7 +108,8 @@ export class UpstreamRegistration {
       const stored = await this.#load();
       if (stored && stored.clientId !== stale) return stored;
       if (await store.add(claimKey, owner, REGISTRATION_CLAIM_MS)) break;
-      if (Date.now() > deadline) throw new UpstreamTransient('Timed out waiting for another instance to register the proxy at the upstream; retry');
+      if (Date.now() > deadline)
+        throw new UpstreamTransient('Timed out waiting for another instance to register the proxy at the upstream; retry');
       await sleep(delay);
     }
     try {
@@ -105,7 +117,10 @@ export class UpstreamRegistration {
       if (again && again.clientId !== stale) return again;
       const client = await this.#register(server);
       await store.set(keys.upstreamClient(providerId), this.#d.sealer.seal(JSON.stringify(client), this.#aad()), CREDENTIALS_TTL_MS);
-      this.#d.logger.info({ provider: providerId, client_id: client.clientId, replaced: stale !== undefined }, 'the proxy registered itself at the upstream');
+      this.#d.logger.info(
+        { provider: providerId, client_id: client.clientId, replaced: stale !== undefined },
+        'the proxy registered itself at the upstream',
+      );
       return client;
     } finally {
       // A replacement claim stays until it expires, so that a late instance that saw the same invalid_client re-reads instead of registering.
@@ -113,14 +128,19 @@ export class UpstreamRegistration {
     }
   }
 
-  #aad(): string { return `upstream-client:${this.#d.providerId}`; }
+  #aad(): string {
+    return `upstream-client:${this.#d.providerId}`;
+  }
 
   async #load(): Promise<UpstreamClient | undefined> {
     const raw = await this.#d.store.get(keys.upstreamClient(this.#d.providerId));
     if (raw === undefined) return undefined;
     const opened = this.#d.sealer.open(raw, this.#aad());
     if (opened === undefined) {
-      this.#d.logger.warn({ provider: this.#d.providerId }, 'the stored upstream client could not be opened (another encryptionKey?); registering again');
+      this.#d.logger.warn(
+        { provider: this.#d.providerId },
+        'the stored upstream client could not be opened (another encryptionKey?); registering again',
+      );
       return undefined;
     }
     return JSON.parse(opened) as UpstreamClient;
@@ -128,7 +148,8 @@ export class UpstreamRegistration {
 
   async #register(server: oidc.ServerMetadata): Promise<UpstreamClient> {
     const methods = server.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
-    const method = (['client_secret_basic', 'client_secret_post', 'none'] as const).find((m) => methods.includes(m)) ?? 'client_secret_basic';
+    const method =
+      (['client_secret_basic', 'client_secret_post', 'none'] as const).find((m) => methods.includes(m)) ?? 'client_secret_basic';
     const metadata = {
       redirect_uris: [this.#d.redirectUri],
       client_name: this.#d.clientName,
@@ -142,7 +163,11 @@ export class UpstreamRegistration {
     try {
       res = await this.#d.fetch(server.registration_endpoint!, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...(this.#d.initialAccessToken ? { authorization: `Bearer ${this.#d.initialAccessToken}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...(this.#d.initialAccessToken ? { authorization: `Bearer ${this.#d.initialAccessToken}` } : {}),
+        },
         body: JSON.stringify(metadata),
         redirect: 'manual',
         signal: AbortSignal.timeout(10_000),
@@ -154,16 +179,20 @@ export class UpstreamRegistration {
     if (res.status >= 500 || res.status === 429) throw new UpstreamTransient(`The upstream registration endpoint answered ${res.status}`);
     if (res.status !== 201 && res.status !== 200) {
       const error = typeof body?.error === 'string' ? body.error : 'invalid_client_metadata';
-      const hint = res.status === 401 || res.status === 403 ? '; it may need an initial access token (registration.upstream.initialAccessToken)' : '';
+      const hint =
+        res.status === 401 || res.status === 403 ? '; it may need an initial access token (registration.upstream.initialAccessToken)' : '';
       throw new UpstreamRefused('server_error', `The upstream refused to register the proxy (${res.status} ${error})${hint}`);
     }
-    if (typeof body?.client_id !== 'string' || body.client_id.length === 0) throw new UpstreamRefused('server_error', 'The upstream registration answer has no client_id');
+    if (typeof body?.client_id !== 'string' || body.client_id.length === 0)
+      throw new UpstreamRefused('server_error', 'The upstream registration answer has no client_id');
     const secret = typeof body.client_secret === 'string' ? body.client_secret : undefined;
     const granted = typeof body.token_endpoint_auth_method === 'string' ? body.token_endpoint_auth_method : method;
     return {
       clientId: body.client_id,
       ...(secret ? { clientSecret: secret } : {}),
-      tokenEndpointAuthMethod: (['client_secret_basic', 'client_secret_post', 'none'] as const).find((m) => m === granted) ?? (secret ? 'client_secret_basic' : 'none'),
+      tokenEndpointAuthMethod:
+        (['client_secret_basic', 'client_secret_post', 'none'] as const).find((m) => m === granted) ??
+        (secret ? 'client_secret_basic' : 'none'),
       kind: 'registered',
     };
   }

@@ -15,11 +15,31 @@ export function isConnectionError(err: unknown, depth = 0): boolean {
 }
 
 const CONNECTION_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH',
-  'ENETDOWN', 'EAI_AGAIN', 'ERR_STORE_UNAVAILABLE', 'ERR_SOCKET_CLOSED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_JWKS_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ERR_STORE_UNAVAILABLE',
+  'ERR_SOCKET_CLOSED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_JWKS_TIMEOUT',
 ]);
 
 const CONNECTION_CLASSES = new Set([
-  'AbortError', 'TimeoutError', 'ConnectionTimeoutError', 'SocketTimeoutError', 'ClientClosedError', 'ClientOfflineError',
-  'DisconnectsClientError', 'SocketClosedUnexpectedlyError', 'ReconnectStrategyError', 'RootNodesUnavailableError',
+  'AbortError',
+  'TimeoutError',
+  'ConnectionTimeoutError',
+  'SocketTimeoutError',
+  'ClientClosedError',
+  'ClientOfflineError',
+  'DisconnectsClientError',
+  'SocketClosedUnexpectedlyError',
+  'ReconnectStrategyError',
+  'RootNodesUnavailableError',
 ]);

@@ -9,7 +9,12 @@ import type { ResolvedLogger } from '../logger.js';
  * never becomes a 500. Records written before versions existed carry no `v`;
  * the schemas read them as version 1 (`v` defaults to 1).
  */
-export function parseRecord<S extends z.ZodType>(schema: S, raw: string | undefined, kind: string, logger: Pick<ResolvedLogger, 'warn'> | undefined): z.output<S> | undefined {
+export function parseRecord<S extends z.ZodType>(
+  schema: S,
+  raw: string | undefined,
+  kind: string,
+  logger: Pick<ResolvedLogger, 'warn'> | undefined,
+): z.output<S> | undefined {
   if (raw === undefined) return undefined;
   let json: unknown;
   try {
@@ -21,7 +26,10 @@ export function parseRecord<S extends z.ZodType>(schema: S, raw: string | undefi
   const result = schema.safeParse(json);
   if (!result.success) {
     const fields = [...new Set(result.error.issues.map((i) => i.path.join('.') || '(root)'))].slice(0, 5);
-    logger?.warn({ record: kind, fields }, 'a stored record does not match its schema (written by another version?); it is treated as absent');
+    logger?.warn(
+      { record: kind, fields },
+      'a stored record does not match its schema (written by another version?); it is treated as absent',
+    );
     return undefined;
   }
   return result.data;

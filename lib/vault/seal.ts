@@ -5,7 +5,10 @@ const VERSION = 'v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-interface SealKey { id: string; key: Buffer }
+interface SealKey {
+  id: string;
+  key: Buffer;
+}
 
 /**
  * Internal: AES-256-GCM sealing with key rotation. The first key encrypts, every

@@ -30,19 +30,24 @@ export interface UpstreamTokenSet {
  * the version (`v1.` prefix, see `Sealer`); the plaintext is parsed with this
  * on every open, unknown fields kept.
  */
-export const upstreamTokenSetSchema = z.object({
-  access_token: z.string(),
-  token_type: z.string().optional(),
-  refresh_token: z.string().optional(),
-  expires_at: z.number().optional(),
-  refresh_expires_at: z.number().optional(),
-  scope: z.string().optional(),
-}).loose();
+export const upstreamTokenSetSchema = z
+  .object({
+    access_token: z.string(),
+    token_type: z.string().optional(),
+    refresh_token: z.string().optional(),
+    expires_at: z.number().optional(),
+    refresh_expires_at: z.number().optional(),
+    scope: z.string().optional(),
+  })
+  .loose();
 
 /** Default number of opened vault records kept per process (one per session and provider). */
 export const DEFAULT_VAULT_CACHE_SIZE = 10_000;
 
-interface Opened { sealed: string; tokens: Readonly<UpstreamTokenSet> }
+interface Opened {
+  sealed: string;
+  tokens: Readonly<UpstreamTokenSet>;
+}
 
 /**
  * Internal: the encrypted token vault. Records are keyed by a stable session id

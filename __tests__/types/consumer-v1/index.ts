@@ -4,10 +4,23 @@ import express from 'express';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
-import { createOAuthProxy, getSession, requireSession, MemoryStore, toSessionStore, fromExpressSessionStore, type SessionAuthExtra } from 'mcp-oauth-proxy';
+import {
+  createOAuthProxy,
+  getSession,
+  requireSession,
+  MemoryStore,
+  toSessionStore,
+  fromExpressSessionStore,
+  type SessionAuthExtra,
+} from 'mcp-oauth-proxy';
 
 const app = express();
-const oauth = createOAuthProxy({ issuer: 'http://localhost:3000/oauth', provider: 'https://login.example.com', clientId: 'mcp-proxy', store: new MemoryStore() });
+const oauth = createOAuthProxy({
+  issuer: 'http://localhost:3000/oauth',
+  provider: 'https://login.example.com',
+  clientId: 'mcp-proxy',
+  store: new MemoryStore(),
+});
 app.use(oauth.wellKnown);
 app.use('/oauth', oauth);
 void requireBearerAuth; // loads the SDK's own `req.auth` augmentation next to ours

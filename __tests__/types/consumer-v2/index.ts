@@ -31,7 +31,9 @@ app.all('/mcp', requireSession({ scopes: ['openid'], allowedHosts: ['localhost']
   // The SDK's own Request augmentation types req.auth; ours adds req.upstreamTokens.
   const clientId: string | undefined = req.auth?.clientId;
   const sub: string = getSession(req).sub;
-  void clientId; void sub; void req.upstreamTokens?.tryGetToken();
+  void clientId;
+  void sub;
+  void req.upstreamTokens?.tryGetToken();
   const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: randomUUID });
   await mcpServer().connect(transport);
   await transport.handleRequest(req, res, req.body);
@@ -39,4 +41,6 @@ app.all('/mcp', requireSession({ scopes: ['openid'], allowedHosts: ['localhost']
 
 // A plain express() app works the same.
 const plain = express();
-plain.all('/mcp', oauth.requireSession(), (_req, res) => { res.end(); });
+plain.all('/mcp', oauth.requireSession(), (_req, res) => {
+  res.end();
+});
