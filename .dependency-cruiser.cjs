@@ -6,7 +6,7 @@
  *   →  util, errors, crypto, logger (base)
  *
  * and inside the domain: grants → tokens, upstream → vault. `npm run lint:deps` runs it; CI fails on a violation.
- * `options.ts` (the zod schema) sits beside the domain: anyone may read it; it imports types and constants only.
+ * `options.ts` and `lib/options/` (defaults, types, the zod schema) sit beside the domain: anyone may read it; it imports types and constants only.
  */
 const BASE = '^lib/(util/|errors/|errors\\.ts|crypto\\.ts|logger\\.ts)';
 const STORES = '^lib/stores/';
@@ -30,7 +30,7 @@ module.exports = {
       'stores-below-domain',
       'Stores know nothing of what is stored in them.',
       STORES,
-      `${DOMAIN}|${HTTP}|${EDGE}|${TOP}|^lib/options\\.ts`,
+      `${DOMAIN}|${HTTP}|${EDGE}|${TOP}|^lib/options(\\.ts|/)`,
     ),
     forbid('domain-below-http', 'Domain services never answer HTTP themselves.', DOMAIN, `${HTTP}|${EDGE}|${TOP}`),
     forbid(
@@ -73,8 +73,8 @@ module.exports = {
     {
       ...forbid(
         'options-types-only',
-        'options.ts imports only types from the domain (and the client-auth constants).',
-        '^lib/options\\.ts$',
+        'options.ts and lib/options/ import only types from the domain (and the client-auth constants).',
+        '^lib/options(\\.ts$|/)',
         `${HTTP}|${EDGE}|${TOP}|^lib/(grants|tokens|vault|upstream)/`,
       ),
       to: { path: `${HTTP}|${EDGE}|${TOP}|^lib/(grants|tokens|vault|upstream)/`, dependencyTypesNot: ['type-only'] },

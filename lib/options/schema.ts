@@ -1,0 +1,221 @@
+import { z } from 'zod';
+import type { Store } from '../stores/store.js';
+import type { Logger } from '../logger.js';
+import { TOKEN_ENDPOINT_AUTH_METHODS } from '../clients/types.js';
+import type { OAuthProxyOptions } from './types.js';
+import {
+  DEFAULT_ACCESS_TOKEN_TTL,
+  DEFAULT_REFRESH_TOKEN_TTL,
+  DEFAULT_REFRESH_TOKEN_GRACE_PERIOD,
+  DEFAULT_AUTHORIZATION_TTL,
+  DEFAULT_CODE_TTL,
+  DEFAULT_UNUSED_CLIENT_TTL,
+  DEFAULT_CLIENT_TTL,
+  DEFAULT_CONSENT_REMEMBER,
+  DEFAULT_REFRESH_SKEW,
+  MIN_SECRET_BYTES,
+  DEFAULT_AUTHORIZE_RATE_LIMIT,
+} from './defaults.js';
+
+/** `new URL(s)`, or `undefined` (zod runs every refinement, also after `httpUrl` has refused the value). */
+const parseUrl = (s: string): URL | undefined => {
+  try {
+    return new URL(s);
+  } catch {
+    return undefined;
+  }
+};
+const seconds = (max = 10 * 365 * 24 * 3600) => z.number().int().positive().max(max);
+const httpUrl = z.string().refine((s) => {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'https:' || u.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}, 'must be an absolute http(s) URL');
+const secretValue = z
+  .string()
+  .refine(
+    (s) => Buffer.byteLength(s, 'utf8') >= MIN_SECRET_BYTES,
+    `must be at least ${MIN_SECRET_BYTES} bytes; generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`,
+  );
+const secretList = z.union([secretValue, z.array(secretValue).min(1)]);
+const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function');
+
+/** The zod schema. Exported for tooling; {@link parseOptions} is what the proxy uses. */
+export const optionsSchema = z
+  .object({
+    issuer: httpUrl.refine((s) => {
+      const u = parseUrl(s);
+      return !u || (!u.search && !u.hash && !s.endsWith('/') && u.href.replace(/\/$/, '') === s);
+    }, 'must have no query, fragment or trailing slash, and be written canonically (lower-case scheme and host)'),
+    mode: z.literal('remote').default('remote'),
+    provider: httpUrl,
+    clientId: z.string().min(1).optional(),
+    clientSecret: z.string().min(1).optional(),
+    scopes: z
+      .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token'))
+      .min(1)
+      .default(['openid']),
+    providerConfig: z
+      .object({
+        id: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -')
+          .optional(),
+        authEndpoint: httpUrl.optional(),
+        tokenEndpoint: httpUrl.optional(),
+        userInfoEndpoint: httpUrl.optional(),
+        jwksUri: httpUrl.optional(),
+        jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+        revocationEndpoint: httpUrl.optional(),
+        issuer: z.string().min(1).optional(),
+        authorizeParams: z.record(z.string(), z.string()).optional(),
+        tokenEndpointAuthMethod: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).optional(),
+        skipDiscovery: z.boolean().default(false),
+        discoveryUrl: httpUrl.optional(),
+        tenants: z
+          .object({ allow: z.array(z.string().min(1)).optional(), deny: z.array(z.string().min(1)).optional() })
+          .strict()
+          .optional(),
+        profile: fn.optional(),
+        tokenClaims: fn.optional(),
+        revoke: fn.optional(),
+      })
+      .strict()
+      .default({ skipDiscovery: false }),
+    consent: z
+      .object({
+        enabled: z.boolean().optional(),
+        rememberFor: z.number().int().min(0).default(DEFAULT_CONSENT_REMEMBER),
+        render: fn.optional(),
+        scopeDescriptions: z.record(z.string(), z.string().min(1).max(200)).optional(),
+      })
+      .strict()
+      .default({ rememberFor: DEFAULT_CONSENT_REMEMBER }),
+    refresh: z
+      .object({
+        enabled: z.boolean().default(true),
+        skewSeconds: z.number().int().min(0).max(3600).default(DEFAULT_REFRESH_SKEW),
+      })
+      .strict()
+      .default({ enabled: true, skewSeconds: DEFAULT_REFRESH_SKEW }),
+    secret: secretList.optional(),
+    encryptionKey: secretList.optional(),
+    store: z
+      .custom<Store>(
+        (v) =>
+          !!v &&
+          typeof v === 'object' &&
+          ['get', 'set', 'add', 'take', 'delete', 'deleteIf', 'renewIf', 'ping'].every(
+            (m) => typeof (v as Record<string, unknown>)[m] === 'function',
+          ),
+        'must implement the Store interface (get, set, add, take, delete, deleteIf, renewIf, ping)',
+      )
+      .optional(),
+    resource: httpUrl.refine((s) => !parseUrl(s)?.hash, 'must have no fragment').optional(),
+    resourceName: z.string().min(1).max(100).optional(),
+    scopeHierarchy: z
+      .record(
+        z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'keys must be valid scope tokens'),
+        z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token')),
+      )
+      .optional(),
+    accessTokenTtl: seconds(24 * 3600).default(DEFAULT_ACCESS_TOKEN_TTL),
+    refreshTokenTtl: seconds().default(DEFAULT_REFRESH_TOKEN_TTL),
+    refreshTokenGracePeriod: z.number().int().min(0).max(300).default(DEFAULT_REFRESH_TOKEN_GRACE_PERIOD),
+    authorizationTtl: seconds(3600).default(DEFAULT_AUTHORIZATION_TTL),
+    codeTtl: seconds(600).default(DEFAULT_CODE_TTL),
+    registration: z
+      .object({
+        enabled: z.boolean().default(true),
+        rateLimit: z
+          .union([
+            z.literal(false),
+            z
+              .object({
+                windowMs: z
+                  .number()
+                  .int()
+                  .positive()
+                  .default(15 * 60_000),
+                limit: z.number().int().positive().default(20),
+              })
+              .strict(),
+          ])
+          .default({ windowMs: 15 * 60_000, limit: 20 }),
+        unusedTtl: seconds().default(DEFAULT_UNUSED_CLIENT_TTL),
+        ttl: seconds().default(DEFAULT_CLIENT_TTL),
+        upstream: z
+          .object({ initialAccessToken: z.string().min(1).optional(), clientName: z.string().min(1).max(200).optional() })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        rateLimit: { windowMs: 15 * 60_000, limit: 20 },
+        unusedTtl: DEFAULT_UNUSED_CLIENT_TTL,
+        ttl: DEFAULT_CLIENT_TTL,
+      }),
+    allowedRedirectUris: z.array(z.union([z.string().min(1), z.instanceof(RegExp)])).optional(),
+    clientMetadataDocuments: z
+      .object({
+        enabled: z.boolean().default(true),
+        allowPrivateAddresses: z.boolean().default(false),
+      })
+      .strict()
+      .default({ enabled: true, allowPrivateAddresses: false }),
+    authorizeRateLimit: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            windowMs: z.number().int().positive().default(DEFAULT_AUTHORIZE_RATE_LIMIT.windowMs),
+            limit: z.number().int().positive().default(DEFAULT_AUTHORIZE_RATE_LIMIT.limit),
+          })
+          .strict(),
+      ])
+      .default({ ...DEFAULT_AUTHORIZE_RATE_LIMIT }),
+    corsOrigins: z.union([z.literal('*'), z.array(z.string().min(1))]).default('*'),
+    logger: z
+      .custom<Logger>(
+        (v) => !!v && typeof v === 'object' && ['warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
+        'must be a pino-compatible logger with at least warn() and error()',
+      )
+      .optional(),
+    clock: fn.optional(),
+    fetch: fn.optional(),
+    randomBytes: fn.optional(),
+  })
+  .strict();
+
+/** Options after parsing, with defaults applied (not frozen: internal code only reads them). Internal. */
+export type ParsedOptions = z.output<typeof optionsSchema>;
+
+/**
+ * Parses options, or throws a `TypeError` whose message names every bad option
+ * by its path and says what to do.
+ */
+export function parseOptions(input: unknown): ParsedOptions {
+  if (input === null || typeof input !== 'object') {
+    throw new TypeError('createOAuthProxy(options): "options" must be an object');
+  }
+  const result = optionsSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const path = issue.path.length ? issue.path.join('.') : '(root)';
+      const msg = issue.code === 'unrecognized_keys' ? `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+      return `"${path}": ${msg}`;
+    });
+    const err = new TypeError(`createOAuthProxy(options): invalid option ${lines.join('; ')}`);
+    (err as TypeError & { code: string }).code = 'ERR_INVALID_OPTION';
+    throw err;
+  }
+  return result.data;
+}
+
+// Keeps the documented interface and the schema in step at compile time.
+type _Check = OAuthProxyOptions extends z.input<typeof optionsSchema> ? true : never;
+export const _optionsInSync: _Check = true;
