@@ -1,76 +1,19 @@
-import { RedisStore as ConnectRedisStore } from 'connect-redis';
-import type { SessionData, Store as SessionStore } from 'express-session';
+import type { Store as SessionStore } from 'express-session';
 import type { RedisClientType, RedisClusterType } from 'redis';
-import { describeError, resolveLogger, type Logger, type ResolvedLogger } from '../logger.js';
+import { describeError, resolveLogger, type ResolvedLogger } from '../logger.js';
 import { StoreUnavailableError, type Store } from './store.js';
 import { withTimeout } from '../util/timeout.js';
+import {
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  DEFAULT_REDIS_PREFIX,
+  REDIS_SESSION_PREFIX,
+  type RedisClientOrCluster,
+  type RedisStoreOptions,
+} from './redis-options.js';
 
-/** Default prefix put before every key and channel. */
-export const DEFAULT_REDIS_PREFIX = 'mcp-oauth:';
-/** Default time a command may wait (queued or in flight) before it rejects with `StoreUnavailableError`. */
-export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 5_000;
-/** Appended to the prefix for browser sessions kept by {@link RedisStore.sessionStore}. */
-export const REDIS_SESSION_PREFIX = 'bsess:';
-
-/**
- * A node-redis 5 or 6 client (`createClient`) or cluster client (`createCluster`),
- * typed structurally: their generic types (modules, scripts, RESP) do not unify.
- */
-export interface RedisClientOrCluster {
-  readonly isOpen: boolean;
-  duplicate(): unknown;
-  withCommandOptions(options: object): unknown;
-}
-
-/**
- * Options for {@link RedisStore}.
- *
- * @example
- * ```ts
- * new RedisStore({ client, prefix: 'mcp-oauth:', commandTimeoutMs: 2_000 });
- * ```
- */
-export interface RedisStoreOptions {
-  /** A node-redis 5 or 6 client or cluster client. The store never connects, closes or destroys it. */
-  client: RedisClientOrCluster;
-  /** Put before every key and channel; must not contain `{` or `}` (Redis Cluster hash tags). Default `'mcp-oauth:'`. */
-  prefix?: string;
-  /**
-   * Milliseconds a command may go unanswered before it rejects with
-   * `StoreUnavailableError`; the store then sends nothing more until Redis
-   * answers again. Default `5_000`.
-   */
-  commandTimeoutMs?: number;
-  /** Receives subscriber connection errors. Default: the console. */
-  logger?: Logger;
-}
-
-// Compare-and-delete and compare-and-pexpire: one key each, so they also run on Redis Cluster.
-const DELETE_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-// A fixed window: the TTL is set when the counter is created (or has somehow lost it), never extended.
-const INCREMENT =
-  "local n = redis.call('INCR', KEYS[1]) local t = redis.call('PTTL', KEYS[1]) if t < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) t = tonumber(ARGV[1]) end return {n, t}";
-const RENEW_IF = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
-// Error replies that mean "the server cannot serve now", not "the command is wrong".
-const UNAVAILABLE_REPLY = /^(CLUSTERDOWN|LOADING|MASTERDOWN|TRYAGAIN|BUSY|READONLY|NOREPLICAS)\b/;
-
-/** The few commands the store issues, typed loosely so one code path serves clients and clusters. */
-interface Commands {
-  get(key: string): Promise<string | null>;
-  expire(key: string, seconds: number): Promise<number>;
-  mGet(keys: string[]): Promise<Array<string | null>>;
-  set(key: string, value: string, options: object): Promise<string | null>;
-  getDel(key: string): Promise<string | null>;
-  del(key: string): Promise<number>;
-  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-  publish(channel: string, message: string): Promise<number>;
-  ping(): Promise<string>;
-}
-type Listener = (message: string) => void;
-type Subscriber = Record<'subscribe' | 'unsubscribe', (channel: string, listener: Listener) => Promise<void>> & {
-  close?(): Promise<void>;
-  destroy?(): void;
-};
+export * from './redis-options.js';
+import { DELETE_IF, INCREMENT, RENEW_IF, toStoreError, ttl, type Commands, type Listener, type Subscriber } from './redis-support.js';
+import { GuardedSessionStore } from './redis-session-store.js';
 
 /**
  * A {@link Store} on Redis through node-redis 5 or 6, for several proxy instances.
@@ -319,45 +262,4 @@ export class RedisStore implements Store {
     if (this.#cluster) Object.defineProperty(commands, 'masters', { get: () => c.masters, enumerable: true });
     return commands as unknown as Commands;
   }
-}
-
-/** A connect-redis store that rejects at once while Redis is not ready and reports outages as StoreUnavailableError. */
-class GuardedSessionStore extends ConnectRedisStore {
-  readonly #ready: () => boolean;
-  constructor(client: Commands, prefix: string, ready: () => boolean) {
-    super({ client, prefix });
-    this.#ready = ready;
-  }
-  override get(sid: string, cb?: Callback) {
-    return this.#guard(cb, (done) => super.get(sid, done));
-  }
-  override set(sid: string, sess: SessionData, cb?: Callback) {
-    return this.#guard(cb, (done) => super.set(sid, sess, done));
-  }
-  override touch(sid: string, sess: SessionData, cb?: Callback) {
-    return this.#guard(cb, (done) => super.touch(sid, sess, done));
-  }
-  override destroy(sid: string, cb?: Callback) {
-    return this.#guard(cb, (done) => super.destroy(sid, done));
-  }
-  async #guard(cb: Callback | undefined, fn: (done: Callback) => Promise<unknown>): Promise<unknown> {
-    let failure: unknown;
-    const done: Callback = (err, data) => ((failure = err && toStoreError(err, 'session')), cb ? cb(failure ?? null, data) : data);
-    const result = this.#ready() ? await fn(done) : done(new StoreUnavailableError('Redis is not ready (session not read or written)'));
-    if (failure && !cb) throw failure;
-    return result;
-  }
-}
-type Callback = (err?: any, data?: any) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function ttl(ttlMs: number): number {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError('"ttlMs" must be a positive number');
-  return Math.ceil(ttlMs);
-}
-
-function toStoreError(err: unknown, command: string): unknown {
-  if (err instanceof StoreUnavailableError || err instanceof TypeError) return err;
-  const isReply = err instanceof Error && /^(ErrorReply|SimpleError|BlobError)$/.test(err.constructor.name);
-  if (isReply && !UNAVAILABLE_REPLY.test(err.message)) return err; // a real command error, not an outage
-  return new StoreUnavailableError(`Redis ${command} failed`, { cause: err });
 }
