@@ -74,6 +74,21 @@ export function services(store: Store, extra: Partial<OAuthProxyOptions> = {}): 
   );
 }
 
+/** What the stub upstream hands one sign-in: fresh random tokens and claims (random per session, like the stub's). */
+function fakeSignIn(ctx: ProxyContext) {
+  const now = ctx.clock();
+  const n = randomBytes(6).toString('hex');
+  const tokens = {
+    access_token: `up_at_${randomBytes(16).toString('base64url')}`,
+    token_type: 'bearer',
+    refresh_token: `up_rt_${randomBytes(16).toString('base64url')}`,
+    expires_at: Math.floor(now / 1000) + 3600,
+    scope: 'profile',
+  };
+  const claims = { sub: `bench-user-${n}`, name: 'Bench User', email: `user${n}@bench.example` };
+  return { pid: ctx.upstreams.primary.id, tokens, claims, clientId: 'mop_client_benchbenchbenchbenchbenc' };
+}
+
 /**
  * Creates one live session as a real sign-in does: what `GET /callback` writes
  * (sealed upstream tokens, session record, one-time code), what `POST /token`
@@ -87,18 +102,7 @@ export async function createSession(
   browser: { store: SessionStore; template: SessionData },
   o: { apps?: number; out?: { browserSid?: string } } = {},
 ): Promise<string> {
-  const pid = ctx.upstreams.primary.id;
-  const now = ctx.clock();
-  const n = randomBytes(6).toString('hex');
-  const tokens = {
-    access_token: `up_at_${randomBytes(16).toString('base64url')}`,
-    token_type: 'bearer',
-    refresh_token: `up_rt_${randomBytes(16).toString('base64url')}`,
-    expires_at: Math.floor(now / 1000) + 3600,
-    scope: 'profile',
-  };
-  const claims = { sub: `bench-user-${n}`, name: 'Bench User', email: `user${n}@bench.example` };
-  const clientId = 'mop_client_benchbenchbenchbenchbenc';
+  const { pid, tokens, claims, clientId } = fakeSignIn(ctx);
   // callback.ts
   const holdMs = ctx.options.codeTtl * 1000 * 5;
   const { sid } = await ctx.grants.create({ clientId, scope: 'profile', providerId: pid, tokens, claims }, holdMs);
@@ -143,18 +147,7 @@ export const browserStore = (ctx: ProxyContext): SessionStore => ctx.store.sessi
  * populating a store with a million sessions in minutes; {@link createSession} is the faithful path.
  */
 export async function createLiveSession(ctx: ProxyContext, browser: { store: SessionStore; template: SessionData }): Promise<string> {
-  const pid = ctx.upstreams.primary.id;
-  const now = ctx.clock();
-  const n = randomBytes(6).toString('hex');
-  const tokens = {
-    access_token: `up_at_${randomBytes(16).toString('base64url')}`,
-    token_type: 'bearer',
-    refresh_token: `up_rt_${randomBytes(16).toString('base64url')}`,
-    expires_at: Math.floor(now / 1000) + 3600,
-    scope: 'profile',
-  };
-  const claims = { sub: `bench-user-${n}`, name: 'Bench User', email: `user${n}@bench.example` };
-  const clientId = 'mop_client_benchbenchbenchbenchbenc';
+  const { pid, tokens, claims, clientId } = fakeSignIn(ctx);
   const data = JSON.parse(JSON.stringify(browser.template)) as SessionData;
   Object.defineProperty(data.cookie, 'maxAge', { value: data.cookie.originalMaxAge, enumerable: false });
   // The grant record and its sealed tokens, written once with their full lifetime (Grants owns both).
