@@ -1,7 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { freePort } from '../helpers/idp.js';
+import { startExampleServer, type ExampleServer } from '../helpers/example-server.js';
 import { TestBrowser } from '../helpers/browser.js';
 import { callTool, connectMcpClient } from '../helpers/mcp.js';
 import { callToolV2, connectV2Client } from '../helpers/mcp-v2.js';
@@ -13,44 +12,24 @@ import { callToolV2, connectV2Client } from '../helpers/mcp-v2.js';
  * bundled demo IdP: the v2 client on protocol 2026-07-28, the v1 client on 2025-11-25.
  */
 describe('npm start example', () => {
-  let child: ChildProcess;
+  let example: ExampleServer;
   let base: string;
-  let output = '';
+  const output = () => example.output();
 
   beforeAll(async () => {
-    const [port, idpPort] = [await freePort(), await freePort()];
-    base = `http://localhost:${port}`;
-    child = spawn(process.execPath, ['--import', 'tsx', 'examples/server.ts'], {
-      env: { ...process.env, PORT: String(port), IDP_PORT: String(idpPort), NODE_OPTIONS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
-    child.stderr!.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
-    for (let i = 0; i < 900; i++) {
-      // up to 90 s: CI machines are shared
-      const ok = await fetch(`${base}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`example did not become ready:\n${output}`);
+    example = await startExampleServer();
+    base = example.base;
   });
 
   afterAll(() => {
-    child?.kill();
+    example?.stop();
   });
 
   it('serves a protected MCP endpoint and warns that its secrets are ephemeral', async () => {
     const res = await fetch(`${base}/mcp`, { method: 'POST' });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toContain(`resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`);
-    expect(output).toContain('no "secret" option was given');
+    expect(output()).toContain('no "secret" option was given');
   });
 
   it('lets the v1 client sign in (consent approved) and call the whoami tool over a 2025 protocol', async () => {
@@ -102,7 +81,7 @@ describe('npm start example', () => {
   });
 
   it('prints the MCP Inspector 2.x steps', () => {
-    expect(output).toContain('Add Servers → Add manually');
-    expect(output).not.toContain('Quick OAuth Flow');
+    expect(output()).toContain('Add Servers → Add manually');
+    expect(output()).not.toContain('Quick OAuth Flow');
   });
 });
