@@ -1,63 +1,22 @@
 import { EventEmitter } from 'node:events';
-import { describeError, resolveLogger, type Logger, type ResolvedLogger } from '../logger.js';
+import { describeError, resolveLogger, type ResolvedLogger } from '../logger.js';
+import { BoundedLru, type LruEntry } from '../util/lru.js';
+import {
+  DEFAULT_MEMORY_MAX_ENTRIES,
+  DEFAULT_MEMORY_MAX_SHORT_LIVED_ENTRIES,
+  DEFAULT_MEMORY_SHORT_LIVED_TTL_MS,
+  DEFAULT_MEMORY_SWEEP_INTERVAL_MS,
+  type MemoryStoreOptions,
+} from './memory-options.js';
 import type { Store } from './store.js';
 
-/** Default bound on durable entries; the least recently used durable entry is evicted beyond it. */
-export const DEFAULT_MEMORY_MAX_ENTRIES = 100_000;
-/** Default bound on short-lived entries (TTL ≤ {@link DEFAULT_MEMORY_SHORT_LIVED_TTL_MS}), kept apart so they never evict durable ones. */
-export const DEFAULT_MEMORY_MAX_SHORT_LIVED_ENTRIES = 100_000;
-/** Entries written with a TTL up to this (1 hour: codes, pending sign-ins, pre-approval browser sessions, rate-limit counters) are short-lived. */
-export const DEFAULT_MEMORY_SHORT_LIVED_TTL_MS = 3_600_000;
-/** Default interval of the sweep that removes expired entries. */
-export const DEFAULT_MEMORY_SWEEP_INTERVAL_MS = 60_000;
+export * from './memory-options.js';
 
 const PRODUCTION_WARNING =
   'MemoryStore keeps sessions, codes and locks in this process only: they are lost on restart and not shared between instances. Use RedisStore in production.';
 
 /** Set on `globalThis` once warned, so the warning fires once per process even with two copies of this module. */
 const WARNED = Symbol.for('mcp-oauth-proxy.MemoryStore.productionWarning');
-
-/**
- * Options for {@link MemoryStore}.
- *
- * @example
- * ```ts
- * new MemoryStore({ maxEntries: 50_000, sweepIntervalMs: 30_000 });
- * ```
- */
-export interface MemoryStoreOptions {
-  /** Maximum number of durable entries (clients, sessions, refresh tokens, vault) before the least recently used is evicted. Default `100_000`. */
-  maxEntries?: number;
-  /**
-   * Maximum number of short-lived entries, a separate bound: a flood of
-   * anonymous short-lived records (pre-approval browser sessions, pending
-   * sign-ins) evicts only other short-lived records, never a durable one. Default `100_000`.
-   */
-  maxShortLivedEntries?: number;
-  /** Entries written with a TTL up to this many milliseconds count as short-lived. Default `3_600_000` (1 hour). */
-  shortLivedTtlMs?: number;
-  /** How often expired entries are swept, in milliseconds. Default `60_000`. */
-  sweepIntervalMs?: number;
-  /** Time source in milliseconds (tests). Default `Date.now`. */
-  clock?: () => number;
-  /** Receives the one-time production warning. Default: `console.warn`. */
-  logger?: Logger;
-}
-
-/** Value, expiry (ms since epoch), the insertion sequence number when last moved to the recent end, and whether it is short-lived. */
-interface Entry {
-  v: string;
-  e: number;
-  t: number;
-  s: boolean;
-}
-
-/** One LRU class: its entries in eviction order, its bound, and how old an entry must be before a read moves it. */
-interface Lru {
-  map: Map<string, Entry>;
-  max: number;
-  refreshAfter: number;
-}
 
 /**
  * The embedded default {@link Store}: a bounded, LRU-evicting map with TTLs,
@@ -77,11 +36,11 @@ interface Lru {
  */
 export class MemoryStore implements Store {
   readonly atomic = true;
-  readonly #durable: Lru;
-  readonly #short: Lru;
+  /** Two LRU classes, each with its own bound: entries written with a TTL up to `shortLivedTtlMs` evict only each other. */
+  readonly #durable: BoundedLru<string, string>;
+  readonly #short: BoundedLru<string, string>;
   readonly #shortTtlMs: number;
   readonly #events = new EventEmitter();
-  #seq = 0;
   readonly #clock: () => number;
   readonly #logger: ResolvedLogger;
   #timer: NodeJS.Timeout | undefined;
@@ -105,8 +64,9 @@ export class MemoryStore implements Store {
     if (typeof clock !== 'function') throw new TypeError('"options.clock" must be a function');
     if (logger !== undefined && (logger === null || typeof logger.warn !== 'function'))
       throw new TypeError('"options.logger" must have a warn method');
-    this.#durable = { map: new Map(), max: maxEntries, refreshAfter: Math.floor(maxEntries / 4) };
-    this.#short = { map: new Map(), max: maxShortLivedEntries, refreshAfter: Math.floor(maxShortLivedEntries / 4) };
+    // A read moves an entry to the recent end only once it is more than a quarter of its bound in insertions old.
+    this.#durable = new BoundedLru(maxEntries, { promoteAfter: Math.floor(maxEntries / 4) });
+    this.#short = new BoundedLru(maxShortLivedEntries, { promoteAfter: Math.floor(maxShortLivedEntries / 4) });
     this.#shortTtlMs = shortLivedTtlMs;
     this.#clock = clock;
     this.#logger = resolveLogger(logger);
@@ -127,22 +87,23 @@ export class MemoryStore implements Store {
 
   /** The number of entries held (durable and short-lived), expired ones included until read or swept. */
   get size(): number {
-    return this.#durable.map.size + this.#short.map.size;
+    return this.#durable.size + this.#short.size;
   }
 
   /** The number of short-lived entries held (see `maxShortLivedEntries`). */
   get shortLivedSize(): number {
-    return this.#short.map.size;
+    return this.#short.size;
   }
 
   /** Removes every expired entry now. The periodic sweep calls it. */
   sweep(): void {
     const now = this.#clock();
-    for (const { map } of [this.#durable, this.#short]) for (const [key, entry] of map) if (entry.e <= now) map.delete(key);
+    this.#durable.deleteExpired(now);
+    this.#short.deleteExpired(now);
   }
 
   async get(key: string): Promise<string | undefined> {
-    return this.#read(key)?.v;
+    return this.#read(key)?.value;
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
@@ -158,7 +119,7 @@ export class MemoryStore implements Store {
   async take(key: string): Promise<string | undefined> {
     const entry = this.#read(key);
     if (entry) this.#remove(key);
-    return entry?.v;
+    return entry?.value;
   }
 
   async delete(key: string): Promise<void> {
@@ -166,7 +127,7 @@ export class MemoryStore implements Store {
   }
 
   async deleteIf(key: string, value: string): Promise<boolean> {
-    if (this.#read(key)?.v !== value) return false;
+    if (this.#read(key)?.value !== value) return false;
     this.#remove(key);
     return true;
   }
@@ -178,16 +139,16 @@ export class MemoryStore implements Store {
       this.#write(key, '1', ttlMs);
       return { count: 1, ttlMs };
     }
-    const count = (Number.parseInt(entry.v, 10) || 0) + 1;
-    entry.v = String(count);
-    return { count, ttlMs: entry.e - now };
+    const count = (Number.parseInt(entry.value, 10) || 0) + 1;
+    entry.value = String(count);
+    return { count, ttlMs: entry.expiresAt - now };
   }
 
   async renewIf(key: string, value: string, ttlMs: number): Promise<boolean> {
     const entry = this.#read(key);
-    if (entry?.v !== value) return false;
+    if (entry?.value !== value) return false;
     checkTtl(ttlMs);
-    entry.e = this.#clock() + ttlMs;
+    entry.expiresAt = this.#clock() + ttlMs;
     return true;
   }
 
@@ -220,47 +181,23 @@ export class MemoryStore implements Store {
     this.#events.removeAllListeners();
   }
 
-  /**
-   * Live entry, or undefined; drops an expired one. A read moves the entry to
-   * the recent end of the map (insertion order is the eviction order), but only
-   * once it is more than a quarter of `maxEntries` insertions old: an entry read
-   * since then cannot be evicted before three quarters of `maxEntries` newer
-   * entries were written, and a hot entry does not pay a delete and a re-insert
-   * (and the map's rehashing) on every read.
-   */
-  #read(key: string): Entry | undefined {
-    const entry = this.#durable.map.get(key) ?? this.#short.map.get(key);
-    if (!entry) return undefined;
-    const lru = entry.s ? this.#short : this.#durable;
-    if (entry.e <= this.#clock()) {
-      lru.map.delete(key);
-      return undefined;
-    }
-    if (this.#seq - entry.t > lru.refreshAfter) {
-      lru.map.delete(key);
-      entry.t = ++this.#seq;
-      lru.map.set(key, entry);
-    }
-    return entry;
+  /** The live entry, or undefined (an expired one is dropped); a read may move it to the recent end of its class. */
+  #read(key: string): LruEntry<string> | undefined {
+    const now = this.#clock();
+    return this.#durable.entry(key, now) ?? this.#short.entry(key, now);
   }
 
   #remove(key: string): void {
-    if (!this.#durable.map.delete(key)) this.#short.map.delete(key);
+    if (!this.#durable.delete(key)) this.#short.delete(key);
   }
 
-  /** Writes into the entry's class (by TTL) and evicts the least recently used of that class only. */
+  /** Writes into the entry's class (by TTL), which evicts the least recently used of that class only. */
   #write(key: string, value: string, ttlMs: number): void {
     checkTtl(ttlMs);
     if (typeof value !== 'string') throw new TypeError('"value" must be a string');
-    this.#remove(key);
     const short = ttlMs <= this.#shortTtlMs;
-    const { map, max } = short ? this.#short : this.#durable;
-    while (map.size >= max) {
-      const oldest = map.keys().next();
-      if (oldest.done) break;
-      map.delete(oldest.value);
-    }
-    map.set(key, { v: value, e: this.#clock() + ttlMs, t: ++this.#seq, s: short });
+    (short ? this.#durable : this.#short).delete(key);
+    (short ? this.#short : this.#durable).set(key, value, this.#clock() + ttlMs);
   }
 }
 
