@@ -1,16 +1,18 @@
 import { github } from './github.js';
-import { auth0, google, keycloak, microsoft, okta } from './oidc-presets.js';
+import { google } from './google.js';
+import { microsoft } from './microsoft.js';
+import { okta } from './okta.js';
+import { auth0 } from './auth0.js';
+import { keycloak } from './keycloak.js';
 
 export type { UpstreamPreset, PresetOptions } from './preset.js';
 export type { GitHubPresetOptions } from './github.js';
-export type {
-  GooglePresetOptions,
-  MicrosoftPresetOptions,
-  OktaPresetOptions,
-  Auth0PresetOptions,
-  KeycloakPresetOptions,
-} from './oidc-presets.js';
-export { MICROSOFT_CONSUMERS_TENANT } from './oidc-presets.js';
+export type { GooglePresetOptions } from './google.js';
+export type { MicrosoftPresetOptions } from './microsoft.js';
+export type { OktaPresetOptions } from './okta.js';
+export type { Auth0PresetOptions } from './auth0.js';
+export type { KeycloakPresetOptions } from './keycloak.js';
+export { MICROSOFT_CONSUMERS_TENANT } from './microsoft.js';
 
 /**
  * Presets for well-known IdPs: plain functions that return ordinary options
