@@ -1,7 +1,7 @@
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import { StoreUnavailableError } from './store.js';
-import { toStoreError, type Commands } from './redis-support.js';
+import { toStoreError, type Commands, type RunCommand } from './redis-support.js';
 
 /** A connect-redis store that rejects at once while Redis is not ready and reports outages as StoreUnavailableError. */
 export class GuardedSessionStore extends ConnectRedisStore {
@@ -30,4 +30,24 @@ export class GuardedSessionStore extends ConnectRedisStore {
     return result;
   }
 }
+/**
+ * What connect-redis calls, through RedisStore's `run`: the same readiness, timeout and stall rules as the proxy's own
+ * commands. Only the scan used by `all()`/`clear()` and the cluster's node lookup go to the client directly.
+ */
+export function sessionCommands(client: unknown, cluster: boolean, run: RunCommand): Commands {
+  const c = client as Commands & { scanIterator(o: object): unknown; nodeClient(m: unknown): unknown; masters?: unknown };
+  const commands = {
+    get: (key: string) => run('session GET', () => c.get(key)),
+    set: (key: string, value: string, options: object) => run('session SET', () => c.set(key, value, options)),
+    expire: (key: string, seconds: number) => run('session EXPIRE', () => c.expire(key, seconds)),
+    del: (key: string) => run('session DEL', () => c.del(key)),
+    mGet: (keys: string[]) => run('session MGET', () => c.mGet(keys)),
+    scanIterator: (options: object) => c.scanIterator(options),
+    nodeClient: (master: unknown) => c.nodeClient(master),
+  };
+  // connect-redis tells a cluster by `'masters' in client`.
+  if (cluster) Object.defineProperty(commands, 'masters', { get: () => c.masters, enumerable: true });
+  return commands as unknown as Commands;
+}
+
 type Callback = (err?: any, data?: any) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -24,6 +24,8 @@ export interface Commands {
   ping(): Promise<string>;
 }
 export type Listener = (message: string) => void;
+/** RedisStore's guarded command runner (readiness, timeout, stall), handed to its pub/sub and browser-session parts. */
+export type RunCommand = <T>(command: string, fn: (c: Commands) => Promise<T>) => Promise<T>;
 export type Subscriber = Record<'subscribe' | 'unsubscribe', (channel: string, listener: Listener) => Promise<void>> & {
   close?(): Promise<void>;
   destroy?(): void;

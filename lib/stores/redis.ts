@@ -1,6 +1,6 @@
 import type { Store as SessionStore } from 'express-session';
 import type { RedisClientType, RedisClusterType } from 'redis';
-import { describeError, resolveLogger, type ResolvedLogger } from '../logger.js';
+import { resolveLogger } from '../logger.js';
 import { StoreUnavailableError, type Store } from './store.js';
 import { withTimeout } from '../util/timeout.js';
 import {
@@ -12,8 +12,9 @@ import {
 } from './redis-options.js';
 
 export * from './redis-options.js';
-import { DELETE_IF, INCREMENT, RENEW_IF, toStoreError, ttl, type Commands, type Listener, type Subscriber } from './redis-support.js';
-import { GuardedSessionStore } from './redis-session-store.js';
+import { DELETE_IF, INCREMENT, RENEW_IF, toStoreError, ttl, type Commands, type Listener, type RunCommand } from './redis-support.js';
+import { RedisSubscriptions } from './redis-pubsub.js';
+import { GuardedSessionStore, sessionCommands } from './redis-session-store.js';
 
 /**
  * A {@link Store} on Redis through node-redis 5 or 6, for several proxy instances.
@@ -45,9 +46,9 @@ export class RedisStore implements Store {
   readonly #cluster: boolean;
   readonly #prefix: string;
   readonly #timeoutMs: number;
-  readonly #logger: ResolvedLogger;
-  #subscriber: Promise<Subscriber> | undefined;
-  readonly #subscriptions = new Set<[string, Listener]>();
+  readonly #pubsub: RedisSubscriptions;
+  /** {@link #run}, for the pub/sub and browser-session parts. */
+  readonly #runCommand: RunCommand = (command, fn) => this.#run(command, fn);
   readonly #sessionStores = new Map<string, SessionStore>();
 
   constructor(options: RedisStoreOptions) {
@@ -66,8 +67,8 @@ export class RedisStore implements Store {
     this.#cluster = 'masters' in client;
     this.#prefix = prefix;
     this.#timeoutMs = commandTimeoutMs;
-    this.#logger = resolveLogger(logger);
     this.#cmd = client as unknown as Commands;
+    this.#pubsub = new RedisSubscriptions(client, this.#cluster, resolveLogger(logger), this.#runCommand);
   }
 
   /** `isReady` of the client; for a cluster, open and every connected master ready. Synchronous, no I/O. */
@@ -134,25 +135,10 @@ export class RedisStore implements Store {
     });
   }
 
-  /**
-   * Standalone: `SUBSCRIBE` on one lazily created `client.duplicate()`. Cluster:
-   * the cluster client's own `subscribe` (classic pub/sub is broadcast to every
-   * node, so `PUBLISH` on any node reaches it). node-redis resubscribes after a reconnect.
-   */
+  /** Listeners get each message published on `channel` by any instance; see `RedisSubscriptions` (`redis-pubsub.ts`). */
   subscribe(channel: string, listener: Listener): Promise<() => Promise<void>> {
     if (typeof listener !== 'function') return Promise.reject(new TypeError('"listener" must be a function'));
-    return this.#run('SUBSCRIBE', async () => {
-      const subscriber = await this.#getSubscriber();
-      const entry: [string, Listener] = [this.#prefix + channel, listener];
-      await subscriber.subscribe(entry[0], listener);
-      this.#subscriptions.add(entry);
-      return async () => {
-        if (!this.#subscriptions.delete(entry)) return;
-        await this.#run('UNSUBSCRIBE', async () => {
-          await subscriber.unsubscribe(entry[0], listener);
-        });
-      };
-    });
+    return this.#pubsub.subscribe(this.#prefix + channel, listener);
   }
 
   /** A connect-redis store over the same client, keys prefixed `${prefix}${namespace}bsess:`, with the same fail-fast rules. */
@@ -160,45 +146,19 @@ export class RedisStore implements Store {
     if (/[{}]/.test(namespace)) throw new TypeError('"namespace" must not contain "{" or "}"');
     let store = this.#sessionStores.get(namespace);
     if (store === undefined) {
-      store = new GuardedSessionStore(this.#sessionCommands(), this.#prefix + namespace + REDIS_SESSION_PREFIX, () => this.available);
+      store = new GuardedSessionStore(
+        sessionCommands(this.#client, this.#cluster, this.#runCommand),
+        this.#prefix + namespace + REDIS_SESSION_PREFIX,
+        () => this.available,
+      );
       this.#sessionStores.set(namespace, store);
     }
     return store;
   }
 
   /** Unsubscribes this store's listeners and closes the subscriber it duplicated. Never closes the given client. */
-  async close(): Promise<void> {
-    const pending = this.#subscriber;
-    const entries = [...this.#subscriptions];
-    this.#subscriber = undefined;
-    this.#subscriptions.clear();
-    const subscriber = await pending?.catch(() => undefined);
-    if (!subscriber) return;
-    if (this.#cluster) await Promise.allSettled(entries.map(([channel, listener]) => subscriber.unsubscribe(channel, listener)));
-    else await subscriber.close?.().catch(() => subscriber.destroy?.());
-  }
-
-  #getSubscriber(): Promise<Subscriber> {
-    if (this.#cluster) return (this.#subscriber ??= Promise.resolve(this.#client as unknown as Subscriber));
-    this.#subscriber ??= (async () => {
-      const duplicate = (this.#client as unknown as RedisClientType).duplicate();
-      let failing = false; // log once per outage, not once per reconnect attempt
-      duplicate
-        .on('ready', () => {
-          failing = false;
-        })
-        .on('error', (err: unknown) => {
-          if (!failing)
-            this.#logger.warn(describeError(err), 'RedisStore subscriber connection lost; node-redis reconnects and resubscribes');
-          failing = true;
-        });
-      await duplicate.connect();
-      return duplicate as unknown as Subscriber;
-    })();
-    this.#subscriber.catch(() => {
-      this.#subscriber = undefined;
-    });
-    return this.#subscriber;
+  close(): Promise<void> {
+    return this.#pubsub.close();
   }
 
   /**
@@ -240,26 +200,5 @@ export class RedisStore implements Store {
     } catch (err) {
       throw toStoreError(err, command);
     }
-  }
-
-  /** What connect-redis calls, through {@link #run}: the same readiness, timeout and stall rules as the proxy's own commands. */
-  #sessionCommands(): Commands {
-    const c = this.#client as unknown as Commands & {
-      scanIterator(o: object): unknown;
-      nodeClient(m: unknown): unknown;
-      masters?: unknown;
-    };
-    const commands = {
-      get: (key: string) => this.#run('session GET', () => c.get(key)),
-      set: (key: string, value: string, options: object) => this.#run('session SET', () => c.set(key, value, options)),
-      expire: (key: string, seconds: number) => this.#run('session EXPIRE', () => c.expire(key, seconds)),
-      del: (key: string) => this.#run('session DEL', () => c.del(key)),
-      mGet: (keys: string[]) => this.#run('session MGET', () => c.mGet(keys)),
-      scanIterator: (options: object) => c.scanIterator(options),
-      nodeClient: (master: unknown) => c.nodeClient(master),
-    };
-    // connect-redis tells a cluster by `'masters' in client`.
-    if (this.#cluster) Object.defineProperty(commands, 'masters', { get: () => c.masters, enumerable: true });
-    return commands as unknown as Commands;
   }
 }
