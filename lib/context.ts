@@ -1,4 +1,4 @@
-import type { ParsedOptions } from './options.js';
+import type { ParsedOptions, ResolvedApp } from './options.js';
 import { MemoryStore } from './stores/memory.js';
 import { namespaced, storeNamespace } from './stores/namespaced.js';
 import { resolveLogger, type ResolvedLogger } from './logger.js';
@@ -14,10 +14,12 @@ import { EndedGrants } from './grants/ended.js';
 import { Grants } from './grants/grants.js';
 import { PendingAuthorizations } from './grants/pending.js';
 import { TokenBroker } from './grants/token-broker.js';
-import { UpstreamProvider, deriveProviderId } from './upstream/provider.js';
+import { UpstreamProvider } from './upstream/provider.js';
 import { UpstreamRegistration } from './upstream/registration.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 import { Clients } from './clients/clients.js';
+import { AppCatalog } from './grants/catalog.js';
+import { LinkTickets } from './grants/link-tickets.js';
 
 /**
  * Internal: the composition root's result, built once per proxy. The router
@@ -45,10 +47,14 @@ export function createContext(o: ParsedOptions): ProxyContext {
 
   const sealer = new Sealer(encryptionKeys, random);
   const vault = new Vault(store, sealer, undefined, logger);
-  const registration = o.clientId
-    ? {}
-    : { registration: upstreamRegistration(o, urls, { store, sealer, random, logger, fetch: fetchImpl, clock }) };
-  const upstreams = new UpstreamRegistry([new UpstreamProvider(o, { fetch: fetchImpl, logger, clock, ...registration })]);
+  const upstreams = new UpstreamRegistry(
+    o.apps.map((app) => {
+      const registration = app.upstream.clientId
+        ? {}
+        : { registration: upstreamRegistration(o, app, urls, { store, sealer, random, logger, fetch: fetchImpl, clock }) };
+      return new UpstreamProvider(app.upstream, { fetch: fetchImpl, logger, clock, ...registration });
+    }),
+  );
   const ended = new EndedGrants(store, clock, o.accessTokenTtl * 1000, logger);
   const grants = new Grants({ store, vault, ended, upstreams, ttlMs: o.refreshTokenTtl * 1000, clock, random, logger });
   // Upstream claims travel sealed in the access token, under a key of their own derived from encryptionKey (issue 12, finding 6).
@@ -100,8 +106,25 @@ export function createContext(o: ParsedOptions): ProxyContext {
     pending: new PendingAuthorizations({ store, random, ttlSeconds: o.authorizationTtl, logger }),
     ended,
     grants,
-    broker: new TokenBroker({ store, vault, grants, upstreams, clock, random, refresh: o.refresh, logger }),
+    broker: new TokenBroker({
+      store,
+      vault,
+      grants,
+      upstreams,
+      clock,
+      random,
+      refresh: (pid) => o.apps.find((a) => a.id === pid)?.refresh ?? o.refresh,
+      logger,
+    }),
     upstreams,
+    catalog: new AppCatalog(o),
+    // A link a tool shows a person lives as long as an authorization may take, six times over (an hour by default).
+    linkTickets: new LinkTickets({
+      sealer: new Sealer(encryptionKeys, random, 'app-link-ticket-aes-256-gcm'),
+      clock,
+      ttlMs: o.authorizationTtl * 6000,
+      authorizeUrl: urls.authorize,
+    }),
     clients: new Clients({ store, clock, random, options: o, fetch: o.fetch as typeof fetch | undefined, logger }),
     cookieSecrets: secrets.map((s) => deriveKey(s, 'browser-session-cookie').toString('base64url')),
     consentEnabled,
@@ -128,17 +151,18 @@ function consentByDefault(o: ParsedOptions): boolean {
 /** Without `clientId`, the proxy registers itself at the upstream (RFC 7591 or its own metadata document). */
 function upstreamRegistration(
   o: ParsedOptions,
+  app: ResolvedApp,
   urls: ProxyUrls,
   d: Pick<ConstructorParameters<typeof UpstreamRegistration>[0], 'store' | 'sealer' | 'random' | 'logger' | 'fetch' | 'clock'>,
 ): UpstreamRegistration {
-  const providerId = o.providerConfig.id ?? deriveProviderId(o.provider);
+  const providerId = app.id;
   return new UpstreamRegistration({
     ...d,
     providerId,
     redirectUri: urls.callback,
     metadataDocumentUrl: `${urls.issuer}/upstream-client/${encodeURIComponent(providerId)}`,
     clientName: o.registration.upstream?.clientName ?? `MCP OAuth proxy (${new URL(urls.issuer).host})`,
-    scopes: o.scopes,
+    scopes: app.upstream.scopes,
     initialAccessToken: o.registration.upstream?.initialAccessToken,
   });
 }

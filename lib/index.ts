@@ -66,7 +66,7 @@ export {
   DEFAULT_SCOPE_DESCRIPTIONS,
   PAGE_SECURITY_HEADERS,
 } from './consent/render.js';
-export type { ConsentPageModel, ConsentPageRenderer } from './consent/render.js';
+export type { ConsentPageModel, ConsentPageRenderer, ConsentApp } from './consent/render.js';
 export {
   ProxyError,
   OAuthError,

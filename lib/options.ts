@@ -5,3 +5,4 @@
 export * from './options/defaults.js';
 export type * from './options/types.js';
 export * from './options/schema.js';
+export * from './options/apps.js';

@@ -47,7 +47,7 @@ describe('invalid options', () => {
     ['refresh.skewSeconds', { refresh: { skewSeconds: 1.5 } }],
     ['scopes.0', { scopes: ['open id'] }],
     ['accessTokenTtl', { accessTokenTtl: 0 }],
-    ['mode', { mode: 'local' }],
+    ['mode', { mode: 'hybrid' }],
     ['store', { store: { get() {} } }],
     ['logger', { logger: console.log }],
     ['resource', { resource: 'https://mcp.example.com/mcp#frag' }],

@@ -73,3 +73,21 @@ export function errorPageText(code: string, status: number): { title: string; me
     message: 'The link is incomplete, has expired or was already used. Go back to your app and start signing in again.',
   };
 }
+
+/**
+ * A page that tells a person something went well (local mode: "ERP is now
+ * connected"), with what to do next. Everything is escaped.
+ *
+ * @example
+ * ```ts
+ * res.status(200).set(PAGE_SECURITY_HEADERS).type('html').send(renderNoticePage('ERP is connected', 'Go back to your app and try again.'));
+ * ```
+ */
+export function renderNoticePage(title: string, message: string): string {
+  return page(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+<p role="status">${escapeHtml(message)}</p>
+<p class="muted">You can close this window.</p>`,
+  );
+}

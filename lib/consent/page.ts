@@ -73,6 +73,7 @@ p{margin:0 0 12px}
 .claimed{font-weight:400;color:#374151;min-width:0}
 .idp{margin:20px 0 0;padding-top:12px;border-top:1px solid #e5e7eb}
 .scopes li{margin:0 0 6px}
+.apps{list-style:none;padding:0}.apps li{margin:0 0 10px}.apps input{width:20px;height:20px;vertical-align:middle}
 .details{margin-top:16px}
 .unverified{background:#fef3c7;color:#78350f;border:1px solid #b45309}
 .verified{background:#dcfce7;color:#14532d;border:1px solid #15803d}

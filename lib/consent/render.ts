@@ -7,7 +7,7 @@
 import { escapeHtml, page } from './page.js';
 
 export { escapeHtml, PAGE_SECURITY_HEADERS } from './page.js';
-export { renderErrorPage, errorPageText } from './error-page.js';
+export { renderErrorPage, errorPageText, renderNoticePage } from './error-page.js';
 
 /**
  * Everything the consent page shows. All strings are raw: the renderer escapes them.
@@ -45,6 +45,32 @@ export interface ConsentPageModel {
   csrfToken: string;
   /** Pending-authorization id, posted back as `txn`. */
   transactionId: string;
+  /**
+   * Local mode: the apps this authorization can connect, each signed in at its
+   * own IdP. Post the chosen ones back as `app` fields (a required app is always
+   * connected; a connected one stays connected).
+   */
+  apps?: ConsentApp[];
+}
+
+/**
+ * One app on the consent page (local mode).
+ *
+ * @example
+ * ```ts
+ * const app: ConsentApp = { id: 'erp', name: 'ERP', providerName: 'erp-idp.example.com', required: false, connected: false };
+ * ```
+ */
+export interface ConsentApp {
+  id: string;
+  name: string;
+  description?: string;
+  /** The host of the app's IdP, where the person signs in. */
+  providerName: string;
+  /** Cannot be skipped. */
+  required: boolean;
+  /** Already connected to this session (step-up): no new sign-in. */
+  connected: boolean;
 }
 
 /**
@@ -128,8 +154,9 @@ ${website}
 ${resource}
 <h2>It will be able to</h2>
 ${scopes}
-<p class="idp muted">You sign in at <strong>${provider}</strong>. Client ID: <code>${escapeHtml(model.clientId)}</code></p>
+${model.apps ? '' : `<p class="idp muted">You sign in at <strong>${provider}</strong>. Client ID: <code>${escapeHtml(model.clientId)}</code></p>`}
 <form method="post" action="${escapeHtml(model.action)}">
+${model.apps ? appList(model.apps, model.clientId) : ''}
 <input type="hidden" name="csrf" value="${escapeHtml(model.csrfToken)}">
 <input type="hidden" name="txn" value="${escapeHtml(model.transactionId)}">
 <div class="actions">
@@ -139,3 +166,21 @@ ${scopes}
 </form>`,
   );
 };
+
+/** The apps fieldset of local mode: required apps fixed, connected ones marked, the others skippable (checked). */
+function appList(apps: readonly ConsentApp[], clientId: string): string {
+  const items = apps.map((a) => {
+    const name = `<strong>${escapeHtml(a.name)}</strong>`;
+    const what = a.description ? ` <span class="muted">${escapeHtml(a.description)}</span>` : '';
+    const where = `<span class="muted">Sign in at ${escapeHtml(a.providerName)}</span>`;
+    if (a.connected) return `<li class="app">${name}${what}<br><span class="badge verified">Connected</span></li>`;
+    if (a.required)
+      return `<li class="app"><input type="hidden" name="app" value="${escapeHtml(a.id)}">${name} <span class="badge unverified">Required</span>${what}<br>${where}</li>`;
+    const id = `app-${escapeHtml(a.id)}`;
+    return `<li class="app"><input type="checkbox" id="${id}" name="app" value="${escapeHtml(a.id)}" checked> <label for="${id}">${name}</label>${what}<br>${where}</li>`;
+  });
+  return `<h2>Apps to connect</h2>
+<p class="muted">Each app signs you in at its own identity provider, one after another. Untick an app to skip it; you can connect it later.</p>
+<ul class="apps">${items.join('')}</ul>
+<p class="idp muted">Client ID: <code>${escapeHtml(clientId)}</code></p>`;
+}

@@ -9,10 +9,14 @@ import { handle, pageErrorHandler, redirectWithError, sendErrorPage } from '../h
 import { startUpstream, grantScope, resourceMatches } from './upstream-redirect.js';
 import { authorizeRateLimit, showConsent } from './consent.js';
 import { singleParams } from './params.js';
+import { planApps } from './authorize-apps.js';
+import { appLink, type AppLinkDeps } from './app-link.js';
+import { proceed, unusableUpstream } from './chain.js';
 
 /** Internal: the collaborators this endpoint uses. */
 export type AuthorizeDeps = Pick<EndpointServices, 'logger' | 'clients' | 'urls' | 'random' | 'options' | 'consentEnabled' | 'clock'> &
-  ConsentDeps;
+  ConsentDeps &
+  AppLinkDeps;
 
 const CODE_CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
 const MAX_STATE_LENGTH = 2048;
@@ -48,6 +52,8 @@ function redirectTrusted(ctx: AuthorizeDeps, req: Request, clientId: string, red
 
 async function authorize(ctx: AuthorizeDeps, req: Request, res: Response): Promise<void> {
   const q = singleParams(req.query);
+  // Local mode: `?app=<id>&link=…`, the URL an AuthorizationRequiredError shows a person, links an app to an existing grant.
+  if (ctx.catalog.local && q.link !== undefined && q.client_id === undefined) return appLink(ctx, req, res, q.app, q.link);
   // 1. Client and redirect URI: until both are known good, errors are pages.
   if (!q.client_id) return sendErrorPage(res, new InvalidRequestError('client_id is required'));
   const client = await ctx.clients.get(q.client_id);
@@ -80,16 +86,20 @@ async function authorize(ctx: AuthorizeDeps, req: Request, res: Response): Promi
   if (q.resource !== undefined && !resourceMatches(q.resource, ctx.urls.resource)) {
     return fail(new InvalidTargetError(`resource must be ${ctx.urls.resource}`));
   }
-  const txn: Transaction = {
-    id: randomToken(ctx.random, '', 16),
-    clientId: client.client_id,
-    redirectUri,
-    state,
-    codeChallenge: q.code_challenge,
-    scope: grantScope(q.scope, ctx.options.scopes),
-  };
+  const base = { id: randomToken(ctx.random, '', 16), clientId: client.client_id, redirectUri, state, codeChallenge: q.code_challenge };
+  let txn: Transaction;
+  if (ctx.catalog.local) {
+    const planned = await planApps(ctx, req, base, q.scope, q.app);
+    if ('error' in planned) return fail(planned.error);
+    txn = planned.txn;
+  } else {
+    txn = { ...base, scope: grantScope(q.scope, ctx.options.scopes) };
+  }
+  // An upstream that cannot sign anyone in (no clientId and no way to register) is a page now, before any consent.
+  const unusable = await unusableUpstream(ctx, txn);
+  if (unusable) return sendErrorPage(res, unusable);
 
-  // 3. Consent (unless remembered for this client, redirect URI and scope), then upstream.
+  // 3. Consent (unless remembered for this client, redirect URI and scope: in local mode, the app set), then upstream.
   // A loopback redirect URI may differ in port only (RFC 8252 §7.3: native apps pick a new port per run).
   if (ctx.consentEnabled) {
     const approval = browserState(req).approvals[client.client_id];
@@ -97,5 +107,6 @@ async function authorize(ctx: AuthorizeDeps, req: Request, res: Response): Promi
       approval && approval.until > ctx.clock() && redirectUriMatches(approval.redirectUri, redirectUri) && approval.scope === txn.scope;
     if (!remembered) return showConsent(ctx, req, res, txn, client);
   }
-  await startUpstream(ctx, req, res, txn);
+  if (!ctx.catalog.local) return startUpstream(ctx, req, res, txn);
+  await proceed(ctx, req, res, txn, undefined);
 }

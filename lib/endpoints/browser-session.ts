@@ -17,6 +17,8 @@ export interface BrowserState {
   consent: Record<string, { txn: Transaction; csrf: string; expires: number }>;
   /** Remembered approvals per client. */
   approvals: Record<string, { redirectUri: string; scope: string; until: number }>;
+  /** Local mode: the grant this browser signed in per client, so a step-up extends it (absent in older sessions). */
+  grants?: Record<string, { sid: string; until: number }>;
 }
 
 declare module 'express-session' {
@@ -85,6 +87,31 @@ export function rememberApproval(ctx: BrowserSessionDeps, req: Request, clientId
   const rememberMs = ctx.options.consent.rememberFor * 1000;
   if (!approval || approval.until <= ctx.clock() || rememberMs <= 0) return;
   if ((req.session.cookie.maxAge ?? 0) < rememberMs) req.session.cookie.maxAge = rememberMs;
+}
+
+/** Grants remembered per browser (the oldest goes first). */
+const MAX_GRANTS = 20;
+
+/**
+ * Local mode: remembers that this browser completed the sign-in of grant `sid`
+ * for `clientId`, and keeps the browser session as long as the grant may live,
+ * so that a later step-up in this browser extends the same grant.
+ */
+export function rememberGrant(ctx: BrowserSessionDeps, req: Request, clientId: string, sid: string): void {
+  const s = browserState(req);
+  const now = ctx.clock();
+  const ttlMs = ctx.options.refreshTokenTtl * 1000;
+  const live = Object.entries(s.grants ?? {})
+    .filter(([id, g]) => g.until > now && id !== clientId)
+    .slice(-(MAX_GRANTS - 1));
+  s.grants = Object.fromEntries([...live, [clientId, { sid, until: now + ttlMs }]]);
+  if ((req.session.cookie.maxAge ?? 0) < ttlMs) req.session.cookie.maxAge = ttlMs;
+}
+
+/** Local mode: the grant this browser signed in for `clientId`, if it remembers one. Read only. */
+export function rememberedGrant(ctx: BrowserSessionDeps, req: Request, clientId: string): string | undefined {
+  const g = req.session.mop?.grants?.[clientId];
+  return g && g.until > ctx.clock() ? g.sid : undefined;
 }
 
 /** Binds an upstream state hash to this browser. */

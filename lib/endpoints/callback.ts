@@ -6,13 +6,12 @@ import { sha256 } from '../crypto.js';
 import { UpstreamRefused, UpstreamTransient } from '../upstream/provider.js';
 import { browserSession, rememberApproval, saveSession, unbindPending } from './browser-session.js';
 import { handle, pageErrorHandler, redirectWithError, sendErrorPage, toOAuthError } from '../http/respond.js';
+import { linkAndContinue, sendCode, UNREDEEMED_FACTOR, type ChainDeps } from './chain.js';
 
 /** Internal: the collaborators this endpoint uses. */
 export type CallbackDeps = Pick<EndpointServices, 'logger' | 'pending' | 'urls' | 'upstreams' | 'options' | 'grants' | 'codes' | 'clock'> &
-  BrowserSessionDeps;
-
-/** How long an issued-but-unredeemed session's records are kept (the code's lifetime, with margin). */
-const UNREDEEMED_FACTOR = 5;
+  BrowserSessionDeps &
+  ChainDeps;
 
 /**
  * Internal: `GET /callback`, the upstream's redirect URI. Steps: the `state`
@@ -57,7 +56,11 @@ async function callback(ctx: CallbackDeps, req: Request, res: Response): Promise
   }
   await saveSession(req);
   const { txn, nonce, codeVerifier } = pending;
-  const back = (err: OAuthError) => redirectWithError(res, txn.redirectUri, err, txn.state, ctx.urls.issuer);
+  // A `?app=` link has no client waiting for a redirect: its errors are pages.
+  const back = (err: OAuthError) =>
+    txn.linkOnly ? sendErrorPage(res, err) : redirectWithError(res, txn.redirectUri, err, txn.state, ctx.urls.issuer);
+  const upstream = pending.app === undefined ? ctx.upstreams.primary : ctx.upstreams.get(pending.app);
+  if (!upstream) return back(new OAuthError('server_error', `The app "${pending.app}" is no longer configured`, 500));
 
   if (typeof req.query.error === 'string') {
     ctx.logger.info({ client_id: txn.clientId, upstream_error: req.query.error.slice(0, 64) }, 'upstream returned an error');
@@ -76,13 +79,14 @@ async function callback(ctx: CallbackDeps, req: Request, res: Response): Promise
   try {
     const currentUrl = new URL(ctx.urls.callback);
     currentUrl.search = new URL(req.originalUrl, 'http://x').search;
-    signIn = await ctx.upstreams.primary.exchange(currentUrl, { state, nonce, codeVerifier });
+    signIn = await upstream.exchange(currentUrl, { state, nonce, codeVerifier });
   } catch (err) {
     // The client's redirect URI is known good here: upstream failures go back to it, classified as everywhere else.
     if (err instanceof UpstreamTransient || err instanceof UpstreamRefused) return back(toOAuthError(err, ctx.logger));
     throw err;
   }
 
+  if (pending.app !== undefined) return linkAndContinue(ctx, req, res, txn, pending.app, signIn);
   rememberApproval(ctx, req, txn.clientId);
   await saveSession(req);
   const holdMs = ctx.options.codeTtl * 1000 * UNREDEEMED_FACTOR;
@@ -98,9 +102,5 @@ async function callback(ctx: CallbackDeps, req: Request, res: Response): Promise
     scope: txn.scope,
   });
   ctx.logger.info({ client_id: txn.clientId, sid }, 'sign-in completed');
-  const url = new URL(txn.redirectUri);
-  url.searchParams.set('code', code);
-  if (txn.state !== undefined) url.searchParams.set('state', txn.state);
-  url.searchParams.set('iss', ctx.urls.issuer);
-  res.set('Cache-Control', 'no-store').redirect(302, url.href);
+  sendCode(res, txn, code, ctx.urls.issuer);
 }

@@ -6,7 +6,9 @@ import type { RateLimitDeps } from './rate-limit.js';
 import type { RegisteredClient } from '../clients/types.js';
 import { AccessDeniedError, OAuthError } from '../errors.js';
 import { randomToken, safeEqual } from '../crypto.js';
-import { renderConsentPage, type ConsentPageRenderer } from '../consent/render.js';
+import { renderConsentPage, type ConsentApp, type ConsentPageRenderer } from '../consent/render.js';
+import { chooseApps } from './authorize-apps.js';
+import { continueChain, proceed, type ChainDeps } from './chain.js';
 import { browserSession, browserState, saveSession, type Transaction } from './browser-session.js';
 import { handle, pageErrorHandler, redirectWithError, sendErrorPage, sendPage } from '../http/respond.js';
 import { startUpstream } from './upstream-redirect.js';
@@ -15,10 +17,13 @@ import { formBody } from './body.js';
 import { resourceName } from './metadata.js';
 
 /** Internal: the collaborators this endpoint uses. */
-export type ConsentDeps = Pick<EndpointServices, 'clock' | 'random' | 'options' | 'upstreams' | 'urls' | 'logger'> &
+export type ConsentDeps = Pick<EndpointServices, 'clock' | 'random' | 'options' | 'upstreams' | 'urls' | 'logger' | 'catalog'> &
   UpstreamRedirectDeps &
   BrowserSessionDeps &
   RateLimitDeps;
+
+/** Internal: what `POST /consent` also needs in local mode (the sign-in chain). */
+type DecideDeps = ConsentDeps & ChainDeps;
 
 const MAX_OPEN_CONSENTS = 10;
 /** Remembered approvals kept per browser (the oldest goes first). */
@@ -60,8 +65,24 @@ export async function showConsent(
       action: ctx.urls.consent,
       csrfToken: csrf,
       transactionId: txn.id,
+      ...(txn.offered ? { apps: consentApps(ctx, txn) } : {}),
     }),
   );
+}
+
+/** The apps of a local-mode consent page: a `?app=` link's app cannot be unticked (approve or deny is the choice). */
+function consentApps(ctx: ConsentDeps, txn: Transaction): ConsentApp[] {
+  return (txn.offered ?? []).map((id) => {
+    const app = ctx.catalog.get(id);
+    return {
+      id,
+      name: app?.name ?? id,
+      ...(app?.description ? { description: app.description } : {}),
+      providerName: ctx.upstreams.get(id)?.displayName ?? id,
+      required: !!app?.required || !!txn.linkOnly,
+      connected: !!txn.linked?.includes(id),
+    };
+  });
 }
 
 /** Limiters per proxy: `/authorize` and `/consent` share one count per address. */
@@ -100,7 +121,7 @@ function redirectHost(url: URL): string {
  * returns `access_denied` to the validated redirect URI without contacting the
  * upstream; approve is remembered (if configured) and continues upstream. 303.
  */
-export function consentEndpoint(ctx: ConsentDeps): Router {
+export function consentEndpoint(ctx: DecideDeps): Router {
   const router = Router();
   router.post(
     '/',
@@ -113,7 +134,7 @@ export function consentEndpoint(ctx: ConsentDeps): Router {
   return router;
 }
 
-async function decide(ctx: ConsentDeps, req: Request, res: Response): Promise<void> {
+async function decide(ctx: DecideDeps, req: Request, res: Response): Promise<void> {
   const body = (req.body ?? {}) as Record<string, unknown>;
   const txnId = typeof body.txn === 'string' ? body.txn : '';
   const csrf = typeof body.csrf === 'string' ? body.csrf : '';
@@ -141,7 +162,17 @@ async function decide(ctx: ConsentDeps, req: Request, res: Response): Promise<vo
   if (body.decision !== 'approve') {
     await saveSession(req);
     ctx.logger.info({ client_id: txn.clientId }, 'consent denied');
+    if (txn.linkOnly) return sendErrorPage(res, new AccessDeniedError('You chose not to connect the app. Nothing was changed.'));
     return redirectWithError(res, txn.redirectUri, new AccessDeniedError('The user denied the request'), txn.state, ctx.urls.issuer);
+  }
+  if (txn.linkOnly) return proceed(ctx, req, res, txn, undefined);
+  // Local mode: the ticked apps (a required app always counts). The approval remembers the app set chosen.
+  let approved = txn;
+  if (txn.offered) {
+    const picked = [body.app].flat().filter((a): a is string => typeof a === 'string');
+    const chosen = chooseApps(ctx, txn, picked);
+    if ('error' in chosen) return sendErrorPage(res, chosen.error);
+    approved = chosen.txn;
   }
   const rememberFor = ctx.options.consent.rememberFor;
   if (rememberFor > 0) {
@@ -151,8 +182,9 @@ async function decide(ctx: ConsentDeps, req: Request, res: Response): Promise<vo
       .slice(-(MAX_APPROVALS - 1));
     state.approvals = Object.fromEntries([
       ...live,
-      [txn.clientId, { redirectUri: txn.redirectUri, scope: txn.scope, until: now + rememberFor * 1000 }],
+      [txn.clientId, { redirectUri: txn.redirectUri, scope: approved.scope, until: now + rememberFor * 1000 }],
     ]);
   }
-  await startUpstream(ctx, req, res, txn);
+  if (!txn.offered) return startUpstream(ctx, req, res, txn);
+  await continueChain(ctx, req, res, approved);
 }

@@ -10,6 +10,8 @@ import type { Codes } from '../tokens/codes.js';
 import type { Grants } from '../grants/grants.js';
 import type { PendingAuthorizations } from '../grants/pending.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
+import type { AppCatalog } from '../grants/catalog.js';
+import type { LinkTickets } from '../grants/link-tickets.js';
 
 /**
  * Internal: every collaborator an endpoint may be given. No endpoint takes all
@@ -31,6 +33,10 @@ export interface EndpointServices {
   grants: Grants;
   pending: PendingAuthorizations;
   upstreams: UpstreamRegistry;
+  /** The apps and their proxy scopes (local mode; remote mode has one app). */
+  catalog: AppCatalog;
+  /** The sealed `link` of `?app=` URLs (local mode). */
+  linkTickets: LinkTickets;
   /** Secrets for the browser-session cookie (derived, never the signing secret itself). */
   cookieSecrets: string[];
   consentEnabled: boolean;

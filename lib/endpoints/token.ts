@@ -18,7 +18,10 @@ import { singleParams } from './params.js';
 import { formBody } from './body.js';
 
 /** Internal: the collaborators this endpoint uses. */
-export type TokenDeps = Pick<EndpointServices, 'clients' | 'urls' | 'codes' | 'grants' | 'refreshTokens' | 'accessTokens' | 'logger'>;
+export type TokenDeps = Pick<
+  EndpointServices,
+  'clients' | 'urls' | 'codes' | 'grants' | 'refreshTokens' | 'accessTokens' | 'logger' | 'catalog'
+>;
 
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
@@ -99,9 +102,11 @@ async function refreshToken(ctx: TokenDeps, client: RegisteredClient, body: Reco
   }
   if (!body.refresh_token) throw new InvalidRequestError('refresh_token is required');
   const { token, record } = await ctx.refreshTokens.rotate(body.refresh_token, client.client_id);
-  let scope = record.scope;
+  // Local mode: the grant's scope is its extras plus every app linked now (apps linked through `?app=` links included).
+  const granted = ctx.catalog.local ? await widenedScope(ctx, record.sid, record.scope) : record.scope;
+  let scope = granted;
   if (body.scope !== undefined) {
-    const have = new Set(record.scope.split(' '));
+    const have = new Set(granted.split(' '));
     const asked = body.scope.split(' ').filter(Boolean);
     if (!asked.length || asked.some((s) => !have.has(s)))
       throw new InvalidScopeError('scope must be a subset of the originally granted scope');
@@ -113,7 +118,24 @@ async function refreshToken(ctx: TokenDeps, client: RegisteredClient, body: Reco
   return issue(ctx, session, client.client_id, scope, token);
 }
 
-async function issue(ctx: TokenDeps, session: GrantRecord, clientId: string, scope: string, refresh: string): Promise<TokenResponse> {
+/** Local mode: a grant's scope with the app scopes recomputed from the vault (apps linked since, in; apps whose link ended, out). */
+async function widenedScope(ctx: TokenDeps, sid: string, scope: string): Promise<string> {
+  const { extras, offline } = ctx.catalog.nonAppScopes(scope);
+  return ctx.catalog.scopeFor(await ctx.grants.linkedApps(sid), extras, offline);
+}
+
+async function issue(ctx: TokenDeps, session: GrantRecord, clientId: string, asked: string, refresh: string): Promise<TokenResponse> {
+  let scope = asked;
+  let authorizedApps: string[] | undefined;
+  if (ctx.catalog.local) {
+    // authorized_apps comes from the server side only: the apps with tokens in the vault that the scope names.
+    const identity = session.providers[0];
+    authorizedApps = ctx.catalog
+      .authorized(asked, await ctx.grants.linkedApps(session.sid))
+      .sort((a, b) => Number(b === identity) - Number(a === identity));
+    const { extras, offline } = ctx.catalog.nonAppScopes(asked);
+    scope = ctx.catalog.scopeFor(authorizedApps, extras, offline);
+  }
   const claimsJson = JSON.stringify(session.claims);
   if (Buffer.byteLength(claimsJson) > MAX_EMBEDDED_CLAIMS_BYTES) {
     ctx.logger.warn(
@@ -122,6 +144,13 @@ async function issue(ctx: TokenDeps, session: GrantRecord, clientId: string, sco
     );
   }
   const upstreamClaims = Buffer.byteLength(claimsJson) > MAX_EMBEDDED_CLAIMS_BYTES ? { sub: session.sub } : session.claims;
-  const at = await ctx.accessTokens.mint({ sub: session.sub, sid: session.sid, clientId, scope, upstreamClaims });
+  const at = await ctx.accessTokens.mint({
+    sub: session.sub,
+    sid: session.sid,
+    clientId,
+    scope,
+    upstreamClaims,
+    ...(authorizedApps ? { authorizedApps } : {}),
+  });
   return { access_token: at.token, token_type: 'Bearer', expires_in: at.expiresIn, refresh_token: refresh, scope };
 }

@@ -14,10 +14,14 @@ export type UpstreamRedirectDeps = Pick<EndpointServices, 'pending' | 'upstreams
  * browser's session so that only this browser can complete the callback.
  */
 export async function startUpstream(ctx: UpstreamRedirectDeps, req: Request, res: Response, txn: Transaction): Promise<void> {
-  const { state, stateHash, nonce, codeVerifier } = await ctx.pending.start(txn);
+  // Local mode signs in at the chain's next app; remote mode at its one upstream.
+  const app = txn.apps?.[0];
+  const upstream = app === undefined ? ctx.upstreams.primary : ctx.upstreams.get(app);
+  if (!upstream) throw new TypeError(`startUpstream: unknown app "${app}"`);
+  const { state, stateHash, nonce, codeVerifier } = await ctx.pending.start(txn, app);
   bindPending(req, stateHash);
   await saveSession(req);
-  const url = await ctx.upstreams.primary.authorizationUrl({
+  const url = await upstream.authorizationUrl({
     redirectUri: ctx.urls.callback,
     state,
     nonce,

@@ -50,3 +50,43 @@ export class UpstreamUnavailableError extends ProxyError {
     this.providerId = providerId;
   }
 }
+
+/**
+ * Thrown by `upstreamTokens.getToken(app)` (and `claims(app)`) in local mode
+ * when the session has not authorized that app yet, or its link ended (the
+ * app's IdP refused its refresh token). Nothing was read from the vault. Show
+ * the person `authorizeUrl` (it links the app to this session in their
+ * browser), or let the MCP client step up with `scope`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   token = await upstreamTokens.getToken('erp');
+ * } catch (e) {
+ *   if (e instanceof AuthorizationRequiredError)
+ *     return { isError: true, content: [{ type: 'text', text: `Connect ${e.app} first: ${e.authorizeUrl}` }] };
+ *   throw e;
+ * }
+ * ```
+ */
+export class AuthorizationRequiredError extends ProxyError {
+  declare readonly code: 'AUTHORIZATION_REQUIRED';
+  /** Always `false`: retrying without authorizing the app will not help. */
+  readonly retryable = false;
+  /** The app (provider id) that is not authorized. */
+  readonly app: string;
+  /** The proxy scope that stands for the app: what a client adds to its authorization request to step up. */
+  readonly scope: string;
+  /** A link for the person: `<issuer>/authorize?app=<id>&link=…`, which links the app to this session. */
+  readonly authorizeUrl: string;
+  constructor(app: string, scope: string, authorizeUrl: string) {
+    super(
+      'AUTHORIZATION_REQUIRED',
+      `The app "${app}" is not authorized for this session. Open ${authorizeUrl} to connect it, or re-authorize the MCP client with scope "${scope}".`,
+    );
+    this.name = 'AuthorizationRequiredError';
+    this.app = app;
+    this.scope = scope;
+    this.authorizeUrl = authorizeUrl;
+  }
+}

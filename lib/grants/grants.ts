@@ -4,6 +4,7 @@ import { parseRecord, writeRecord } from '../util/records.js';
 import { keys } from '../stores/keys.js';
 import type { Vault, UpstreamTokenSet } from '../vault/vault.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
+import type { UpstreamSignIn } from '../upstream/provider.js';
 import type { GrantLifecycle } from '../tokens/grant-lifecycle.js';
 import { randomToken, type RandomBytes } from '../crypto.js';
 import { describeError, type ResolvedLogger } from '../logger.js';
@@ -22,11 +23,18 @@ export const grantRecordSchema = z.object({
   scope: z.string(),
   /** The upstream identity's claims. */
   claims: z.record(z.string(), z.unknown()),
-  /** Provider ids with a vault record for this grant. */
+  /**
+   * Provider ids the grant was created with (the identity's first). In local
+   * mode apps linked later have vault records only: the vault says which apps
+   * are linked ({@link Grants.linkedApps}), so linking never rewrites this record.
+   */
   providers: z.array(z.string()),
   createdAt: z.number(),
 });
 export type GrantRecord = z.output<typeof grantRecordSchema>;
+
+/** A vault record of local mode: the tokens, and the claims of that app's sign-in (sealed with them). */
+type VaultEntry = UpstreamTokenSet & { claims?: Record<string, unknown> };
 
 interface GrantsDeps {
   store: Store;
@@ -70,6 +78,7 @@ export class Grants implements GrantLifecycle {
   async create(
     g: { clientId: string; scope: string; providerId: string; tokens: UpstreamTokenSet; claims: Record<string, unknown> & { sub: string } },
     holdMs: number,
+    withClaims = false,
   ): Promise<GrantRecord> {
     const record: GrantRecord = {
       v: 1,
@@ -81,7 +90,8 @@ export class Grants implements GrantLifecycle {
       providers: [g.providerId],
       createdAt: this.#d.clock(),
     };
-    await this.#d.vault.put(record.sid, g.providerId, g.tokens, holdMs);
+    const tokens: VaultEntry = withClaims ? { ...g.tokens, claims: g.claims } : g.tokens;
+    await this.#d.vault.put(record.sid, g.providerId, tokens, holdMs);
     await this.#save(record, holdMs);
     return record;
   }
@@ -91,12 +101,39 @@ export class Grants implements GrantLifecycle {
     await this.#d.vault.put(sid, providerId, tokens, this.vaultTtlMs(tokens));
   }
 
+  /**
+   * Links one more app to a grant (local mode): its tokens, with its claims, go
+   * into the vault; `holdMs` while the grant awaits its first redemption.
+   * `false` when the grant has ended meanwhile (then nothing is kept).
+   */
+  async linkApp(sid: string, providerId: string, signIn: UpstreamSignIn, holdMs?: number): Promise<boolean> {
+    const tokens: VaultEntry = { ...signIn.tokens, claims: signIn.claims };
+    await this.#d.vault.put(sid, providerId, tokens, holdMs ?? this.vaultTtlMs(tokens));
+    // end() deletes the record before the vault: either it saw this write, or this sees the record gone.
+    if (await this.exists(sid)) return true;
+    await this.#d.vault.delete(sid, providerId);
+    return false;
+  }
+
+  /** The apps with usable tokens in this grant's vault, in configuration order. Store errors propagate. */
+  async linkedApps(sid: string): Promise<string[]> {
+    const ids = this.#d.upstreams.ids();
+    const present = await Promise.all(ids.map((pid) => this.#d.vault.get(sid, pid)));
+    return ids.filter((_, i) => present[i] !== undefined);
+  }
+
+  /** The claims an app's sign-in produced (local mode), or `undefined` when the app is not linked. */
+  async appClaims(sid: string, providerId: string): Promise<Record<string, unknown> | undefined> {
+    const set = (await this.#d.vault.get(sid, providerId)) as Readonly<VaultEntry> | undefined;
+    return set === undefined ? undefined : (set.claims ?? {});
+  }
+
   /** First redemption: the grant and its vault records get their full lifetime. `undefined` when the grant is gone. */
   async activate(sid: string): Promise<GrantRecord | undefined> {
     const record = await this.get(sid);
     if (!record) return undefined;
     await this.#save(record, this.#d.ttlMs);
-    for (const pid of record.providers) {
+    for (const pid of this.#d.upstreams.ids()) {
       const tokens = await this.#d.vault.get(sid, pid);
       if (tokens) await this.link(sid, pid, tokens);
     }
@@ -124,7 +161,7 @@ export class Grants implements GrantLifecycle {
   /** Ends a grant on every instance. Idempotent. Store errors propagate (nothing is half-deleted silently). */
   async end(sid: string, reason: string): Promise<void> {
     const record = await this.get(sid);
-    const providerIds = record?.providers ?? this.#d.upstreams.ids();
+    const providerIds = [...new Set([...(record?.providers ?? []), ...this.#d.upstreams.ids()])];
     await this.#d.store.delete(keys.session(sid));
     await this.#d.ended.end(sid);
     for (const pid of providerIds) {

@@ -13,6 +13,18 @@ const transactionSchema = z.object({
   state: z.string().optional(),
   codeChallenge: z.string(),
   scope: z.string(),
+  /** Local mode: the apps still to sign in at, in order (the first is next). */
+  apps: z.array(z.string()).optional(),
+  /** Local mode: the apps the consent page offers (required ones first). */
+  offered: z.array(z.string()).optional(),
+  /** Local mode: the apps already linked to `sid` (step-up), shown as connected. */
+  linked: z.array(z.string()).optional(),
+  /** Local mode: the grant being built (after the first sign-in) or extended (step-up). */
+  sid: z.string().optional(),
+  /** Local mode, `?app=` links: no code at the end; the person is told the app is connected. */
+  linkOnly: z.boolean().optional(),
+  /** Local mode, `?app=` links from another browser: the identity app must sign in this subject first. */
+  expectSub: z.string().optional(),
 });
 
 /** A validated authorization request, waiting for consent or for the upstream. */
@@ -22,6 +34,8 @@ export type Transaction = Omit<z.output<typeof transactionSchema>, 'state'> & { 
 export const pendingAuthorizationSchema = z.object({
   v: z.literal(1).default(1),
   txn: transactionSchema,
+  /** The provider this sign-in went to (local mode); absent: the primary upstream. */
+  app: z.string().optional(),
   nonce: z.string(),
   codeVerifier: z.string(),
 });
@@ -46,12 +60,12 @@ export class PendingAuthorizations {
   }
 
   /** Starts one: returns the upstream `state` (whose hash binds it to the browser), `nonce` and verifier. */
-  async start(txn: Transaction): Promise<{ state: string; stateHash: string; nonce: string; codeVerifier: string }> {
+  async start(txn: Transaction, app?: string): Promise<{ state: string; stateHash: string; nonce: string; codeVerifier: string }> {
     const state = randomToken(this.#random);
     const nonce = randomToken(this.#random);
     const codeVerifier = randomToken(this.#random);
     const stateHash = sha256(state);
-    const pending: PendingAuthorization = { v: 1, txn, nonce, codeVerifier };
+    const pending: PendingAuthorization = { v: 1, txn, nonce, codeVerifier, ...(app !== undefined ? { app } : {}) };
     await this.#store.set(keys.pending(stateHash), writeRecord(pending), this.#ttlMs);
     return { state, stateHash, nonce, codeVerifier };
   }

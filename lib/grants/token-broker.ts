@@ -24,10 +24,16 @@ interface BrokerDeps {
   upstreams: UpstreamRegistry;
   clock: () => number;
   random: RandomBytes;
-  refresh: { enabled: boolean; skewSeconds: number };
+  /** Refresh settings, or per provider (local mode: each app's own). */
+  refresh: RefreshSettings | ((providerId: string) => RefreshSettings);
   logger: ResolvedLogger;
   /** Internal (tests): lease of the refresh lock. Default {@link REFRESH_LOCK_TTL_MS}. */
   lockLeaseMs?: number;
+}
+
+interface RefreshSettings {
+  enabled: boolean;
+  skewSeconds: number;
 }
 
 /** Internal: outcome of asking for an upstream token. */
@@ -63,8 +69,8 @@ export class TokenBroker {
     }
     const set = await this.#read(sid, providerId);
     if (!set) return { ok: false, reason: 'no upstream tokens are stored for this session' };
-    if (this.#fresh(set)) return { ok: true, token: set.access_token };
-    if (!this.#d.refresh.enabled || !set.refresh_token) {
+    if (this.#fresh(set, providerId)) return { ok: true, token: set.access_token };
+    if (!this.#settings(providerId).enabled || !set.refresh_token) {
       return this.#expired(set)
         ? {
             ok: false,
@@ -77,8 +83,19 @@ export class TokenBroker {
     return this.#refreshing.run(`${sid}\u0000${providerId}`, () => this.#refreshLocked(sid, providerId));
   }
 
-  #fresh(set: UpstreamTokenSet): boolean {
-    return set.expires_at === undefined || set.expires_at * 1000 - this.#d.clock() > this.#d.refresh.skewSeconds * 1000;
+  /** The claims of an app's sign-in (local mode), from its vault record; `undefined` when it has none. */
+  async claims(sid: string, providerId: string): Promise<Record<string, unknown> | undefined> {
+    const set = (await this.#read(sid, providerId)) as { claims?: Record<string, unknown> } | undefined;
+    return set?.claims;
+  }
+
+  #settings(providerId: string): RefreshSettings {
+    const r = this.#d.refresh;
+    return typeof r === 'function' ? r(providerId) : r;
+  }
+
+  #fresh(set: UpstreamTokenSet, providerId: string): boolean {
+    return set.expires_at === undefined || set.expires_at * 1000 - this.#d.clock() > this.#settings(providerId).skewSeconds * 1000;
   }
 
   #expired(set: UpstreamTokenSet): boolean {
@@ -109,7 +126,7 @@ export class TokenBroker {
       await sleep(delay);
       const set = await this.#read(sid, providerId);
       if (!set) return { ok: false, reason: 'the session ended while waiting for a refresh' };
-      if (this.#fresh(set)) return { ok: true, token: set.access_token };
+      if (this.#fresh(set, providerId)) return { ok: true, token: set.access_token };
       if (Date.now() > deadline)
         throw new UpstreamUnavailableError(providerId, 'Timed out waiting for another instance to refresh the upstream token; retry');
     }
@@ -120,7 +137,7 @@ export class TokenBroker {
     try {
       const set = await this.#read(sid, providerId);
       if (!set) return { ok: false, reason: 'the session ended' };
-      if (this.#fresh(set) || !set.refresh_token) return { ok: true, token: set.access_token };
+      if (this.#fresh(set, providerId) || !set.refresh_token) return { ok: true, token: set.access_token };
       let next: UpstreamTokenSet;
       try {
         next = await this.#d.upstreams.get(providerId)!.refresh(set.refresh_token);
@@ -137,9 +154,16 @@ export class TokenBroker {
           cause: err,
         });
       }
+      // The app's sign-in claims (local mode) are kept with its tokens; refresh never changes who signed in.
+      const kept = (set as { claims?: unknown }).claims === undefined ? {} : { claims: (set as { claims?: unknown }).claims };
       const merged: UpstreamTokenSet = next.refresh_token
-        ? next
-        : { ...next, refresh_token: set.refresh_token, ...(set.refresh_expires_at ? { refresh_expires_at: set.refresh_expires_at } : {}) };
+        ? { ...kept, ...next }
+        : {
+            ...kept,
+            ...next,
+            refresh_token: set.refresh_token,
+            ...(set.refresh_expires_at ? { refresh_expires_at: set.refresh_expires_at } : {}),
+          };
       try {
         await this.#d.grants.link(sid, providerId, merged);
         // A session ended while the upstream answered must not get its tokens back. end() deletes the

@@ -3,6 +3,7 @@ import type { Store } from '../stores/store.js';
 import type { Logger } from '../logger.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS } from '../clients/types.js';
 import type { OAuthProxyOptions } from './types.js';
+import { resolveApps, type ResolvedModel } from './apps.js';
 import {
   DEFAULT_ACCESS_TOKEN_TTL,
   DEFAULT_REFRESH_TOKEN_TTL,
@@ -43,6 +44,60 @@ const secretValue = z
 const secretList = z.union([secretValue, z.array(secretValue).min(1)]);
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function');
 
+const providerConfigSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -')
+      .optional(),
+    authEndpoint: httpUrl.optional(),
+    tokenEndpoint: httpUrl.optional(),
+    userInfoEndpoint: httpUrl.optional(),
+    jwksUri: httpUrl.optional(),
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+    revocationEndpoint: httpUrl.optional(),
+    issuer: z.string().min(1).optional(),
+    authorizeParams: z.record(z.string(), z.string()).optional(),
+    tokenEndpointAuthMethod: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).optional(),
+    skipDiscovery: z.boolean().default(false),
+    discoveryUrl: httpUrl.optional(),
+    tenants: z
+      .object({ allow: z.array(z.string().min(1)).optional(), deny: z.array(z.string().min(1)).optional() })
+      .strict()
+      .optional(),
+    profile: fn.optional(),
+    tokenClaims: fn.optional(),
+    revoke: fn.optional(),
+  })
+  .strict();
+
+const refreshSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    skewSeconds: z.number().int().min(0).max(3600).default(DEFAULT_REFRESH_SKEW),
+  })
+  .strict();
+
+const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token');
+const providerIdPattern = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
+
+/** One app of local mode (see `AppConfig`). */
+const appSchema = z
+  .object({
+    id: providerIdPattern,
+    name: z.string().min(1).max(100).optional(),
+    description: z.string().min(1).max(200).optional(),
+    provider: httpUrl,
+    clientId: z.string().min(1).optional(),
+    clientSecret: z.string().min(1).optional(),
+    scopes: z.array(scopeToken).min(1).default(['openid']),
+    providerConfig: providerConfigSchema.default({ skipDiscovery: false }),
+    refresh: refreshSchema.optional(),
+    required: z.boolean().default(false),
+    scope: scopeToken.optional(),
+  })
+  .strict();
+
 /** The zod schema. Exported for tooling; {@link parseOptions} is what the proxy uses. */
 export const optionsSchema = z
   .object({
@@ -50,41 +105,14 @@ export const optionsSchema = z
       const u = parseUrl(s);
       return !u || (!u.search && !u.hash && !s.endsWith('/') && u.href.replace(/\/$/, '') === s);
     }, 'must have no query, fragment or trailing slash, and be written canonically (lower-case scheme and host)'),
-    mode: z.literal('remote').default('remote'),
-    provider: httpUrl,
+    mode: z.enum(['remote', 'local']).default('remote'),
+    provider: httpUrl.optional(),
     clientId: z.string().min(1).optional(),
     clientSecret: z.string().min(1).optional(),
-    scopes: z
-      .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token'))
-      .min(1)
-      .default(['openid']),
-    providerConfig: z
-      .object({
-        id: z
-          .string()
-          .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -')
-          .optional(),
-        authEndpoint: httpUrl.optional(),
-        tokenEndpoint: httpUrl.optional(),
-        userInfoEndpoint: httpUrl.optional(),
-        jwksUri: httpUrl.optional(),
-        jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
-        revocationEndpoint: httpUrl.optional(),
-        issuer: z.string().min(1).optional(),
-        authorizeParams: z.record(z.string(), z.string()).optional(),
-        tokenEndpointAuthMethod: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).optional(),
-        skipDiscovery: z.boolean().default(false),
-        discoveryUrl: httpUrl.optional(),
-        tenants: z
-          .object({ allow: z.array(z.string().min(1)).optional(), deny: z.array(z.string().min(1)).optional() })
-          .strict()
-          .optional(),
-        profile: fn.optional(),
-        tokenClaims: fn.optional(),
-        revoke: fn.optional(),
-      })
-      .strict()
-      .default({ skipDiscovery: false }),
+    scopes: z.array(scopeToken).optional(),
+    apps: z.array(appSchema).min(1).optional(),
+    incrementalAuth: z.object({ enabled: z.boolean().default(false) }).strict().optional(),
+    providerConfig: providerConfigSchema.optional(),
     consent: z
       .object({
         enabled: z.boolean().optional(),
@@ -94,13 +122,7 @@ export const optionsSchema = z
       })
       .strict()
       .default({ rememberFor: DEFAULT_CONSENT_REMEMBER }),
-    refresh: z
-      .object({
-        enabled: z.boolean().default(true),
-        skewSeconds: z.number().int().min(0).max(3600).default(DEFAULT_REFRESH_SKEW),
-      })
-      .strict()
-      .default({ enabled: true, skewSeconds: DEFAULT_REFRESH_SKEW }),
+    refresh: refreshSchema.default({ enabled: true, skewSeconds: DEFAULT_REFRESH_SKEW }),
     secret: secretList.optional(),
     encryptionKey: secretList.optional(),
     store: z
@@ -191,8 +213,18 @@ export const optionsSchema = z
   })
   .strict();
 
-/** Options after parsing, with defaults applied (not frozen: internal code only reads them). Internal. */
-export type ParsedOptions = z.output<typeof optionsSchema>;
+/**
+ * Options after parsing, with defaults applied and the mode resolved into apps
+ * (not frozen: internal code only reads them). `scopes` are the proxy's own
+ * scopes; each app's upstream scopes are `apps[i].upstream.scopes`. Internal.
+ */
+export type ParsedOptions = Omit<SchemaOutput, 'scopes' | 'apps' | 'incrementalAuth' | 'provider' | 'providerConfig'> &
+  ResolvedModel & {
+    /** Remote mode's upstream (local mode: the first app's; each app's own is `apps[i].upstream`). */
+    provider: string;
+    providerConfig: NonNullable<SchemaOutput['providerConfig']>;
+  };
+type SchemaOutput = z.output<typeof optionsSchema>;
 
 /**
  * Parses options, or throws a `TypeError` whose message names every bad option
@@ -204,18 +236,31 @@ export function parseOptions(input: unknown): ParsedOptions {
   }
   const result = optionsSchema.safeParse(input);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
-      const path = issue.path.length ? issue.path.join('.') : '(root)';
-      const msg = issue.code === 'unrecognized_keys' ? `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
-      return `"${path}": ${msg}`;
-    });
-    const err = new TypeError(`createOAuthProxy(options): invalid option ${lines.join('; ')}`);
-    (err as TypeError & { code: string }).code = 'ERR_INVALID_OPTION';
-    throw err;
+    throw invalid(
+      result.error.issues.map((issue) => ({
+        path: issue.path as (string | number)[],
+        message:
+          issue.code === 'unrecognized_keys' ? `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message,
+      })),
+    );
   }
-  return result.data;
+  const model = resolveApps(result.data);
+  if (Array.isArray(model)) throw invalid(model);
+  return {
+    ...result.data,
+    ...model,
+    provider: result.data.provider ?? model.apps[0]!.upstream.provider,
+    providerConfig: result.data.providerConfig ?? { skipDiscovery: false },
+  };
 }
 
-// Keeps the documented interface and the schema in step at compile time.
+function invalid(issues: { path: (string | number)[]; message: string }[]): TypeError {
+  const lines = issues.map((i) => `"${i.path.length ? i.path.join('.') : '(root)'}": ${i.message}`);
+  const err = new TypeError(`createOAuthProxy(options): invalid option ${lines.join('; ')}`);
+  (err as TypeError & { code: string }).code = 'ERR_INVALID_OPTION';
+  return err;
+}
+
+// Keeps the documented interfaces and the schema in step at compile time, in both modes.
 type _Check = OAuthProxyOptions extends z.input<typeof optionsSchema> ? true : never;
 export const _optionsInSync: _Check = true;

@@ -112,42 +112,25 @@ export interface ClientMetadataDocumentConfig {
 }
 
 /**
- * Options of {@link createOAuthProxy}. Parsed once, with zod, when the proxy is created.
+ * Options every mode shares. See {@link RemoteModeOptions} and {@link LocalModeOptions}.
  *
  * @example
  * ```ts
- * createOAuthProxy({
- *   issuer: 'https://mcp.example.com/oauth',
- *   provider: 'https://login.example.com',
- *   clientId: 'mcp-proxy',
- *   clientSecret: process.env.IDP_CLIENT_SECRET,
- *   secret: process.env.OAUTH_PROXY_SECRET,
- *   encryptionKey: process.env.OAUTH_PROXY_VAULT_KEY,
- * });
+ * const shared: CommonProxyOptions = { issuer: 'https://mcp.example.com/oauth', secret, encryptionKey, store };
  * ```
  */
-export interface OAuthProxyOptions {
+export interface CommonProxyOptions {
   /** Public URL where the router is mounted; the authorization server's issuer, byte for byte (no trailing slash). */
   issuer: string;
-  /** Only `'remote'` today: one mandatory upstream IdP. Default: `'remote'`. */
-  mode?: 'remote';
-  /** Upstream IdP base URL (discovered with OIDC discovery, then RFC 8414). */
-  provider: string;
   /**
-   * The proxy's own, pre-registered client id at the upstream. Omit it to let the proxy register
-   * itself at an upstream that allows it (see `registration.upstream`); without either the proxy
-   * starts, but `ready()` reports the upstream unavailable and sign-ins show an error page.
+   * Remote mode: the scopes requested from the upstream, which are also the proxy's scopes. Default: `['openid']`.
+   * Local mode: proxy scopes granted beside the apps' own (e.g. `['mcp:read', 'mcp:write']`); each app's
+   * upstream scopes are `apps[].scopes`. Default: none.
    */
-  clientId?: string;
-  /** The proxy's client secret at the upstream (omit for a public upstream client). */
-  clientSecret?: string;
-  /** Scopes requested from the upstream. Default: `['openid']`. */
   scopes?: string[];
-  /** Endpoint overrides and IdP-specific settings. */
-  providerConfig?: ProviderConfig;
   /** Consent page settings. */
   consent?: ConsentConfig;
-  /** Upstream token refresh settings. */
+  /** Upstream token refresh settings (in local mode, the default of every app's `refresh`). */
   refresh?: RefreshConfig;
   /** HS256 signing secret for the proxy's access tokens, ≥ 32 bytes. An array rotates: the first signs, all verify. Default: random (sessions die with the process). */
   secret?: string | string[];
@@ -189,4 +172,143 @@ export interface OAuthProxyOptions {
   fetch?: typeof fetch;
   /** Injected source of randomness (tests). Default: `crypto.randomBytes`. */
   randomBytes?: (size: number) => Buffer;
+}
+
+/**
+ * Remote mode (the default): one mandatory upstream IdP that everyone signs in
+ * at. A narrower view of {@link OAuthProxyOptions}, for code that wants the
+ * compiler to insist on `provider`.
+ *
+ * @example
+ * ```ts
+ * const options: RemoteModeOptions = {
+ *   issuer: 'https://mcp.example.com/oauth',
+ *   provider: 'https://login.example.com',
+ *   clientId: 'mcp-proxy',
+ *   clientSecret: process.env.IDP_CLIENT_SECRET,
+ * };
+ * createOAuthProxy(options);
+ * ```
+ */
+export interface RemoteModeOptions extends OAuthProxyOptions {
+  mode?: 'remote';
+  provider: string;
+  apps?: never;
+  incrementalAuth?: never;
+}
+
+/**
+ * Local mode: several apps, each with its own upstream IdP, authorized one at a
+ * time (progressive authorization). The token's `authorized_apps` gates which
+ * apps a call may reach; `requireSession({ app })` protects an app's route. A
+ * narrower view of {@link OAuthProxyOptions}.
+ *
+ * @example
+ * ```ts
+ * const options: LocalModeOptions = {
+ *   issuer: 'https://mcp.example.com/oauth',
+ *   mode: 'local',
+ *   apps: [
+ *     { id: 'crm', name: 'CRM', provider: 'https://crm-idp.example.com', clientId: 'mcp', clientSecret: process.env.CRM_SECRET, required: true },
+ *     { id: 'erp', name: 'ERP', provider: 'https://erp-idp.example.com', clientId: 'mcp', clientSecret: process.env.ERP_SECRET },
+ *   ],
+ *   incrementalAuth: { enabled: true },
+ * };
+ * createOAuthProxy(options);
+ * ```
+ */
+export interface LocalModeOptions extends OAuthProxyOptions {
+  mode: 'local';
+  apps: AppConfig[];
+  provider?: never;
+  clientId?: never;
+  clientSecret?: never;
+  providerConfig?: never;
+}
+
+/**
+ * One app of local mode: an upstream IdP and the proxy scope that stands for it.
+ * Presets spread in: `{ id: 'github', name: 'GitHub', ...providers.github({ clientId, clientSecret }) }`.
+ *
+ * @example
+ * ```ts
+ * const erp: AppConfig = { id: 'erp', name: 'ERP', provider: 'https://erp-idp.example.com', clientId: 'mcp', scopes: ['openid', 'offline_access'] };
+ * ```
+ */
+export interface AppConfig {
+  /** The app id: its provider id for `getToken(id)`, `requireSession({ app })` and `?app=`. 1-64 of `A-Z a-z 0-9 . _ -`. */
+  id: string;
+  /** The app's name for people (consent page). Default: the id. */
+  name?: string;
+  /** One line on what the app is, for the consent page. */
+  description?: string;
+  /** The app's upstream IdP base URL (as the top-level `provider` of remote mode). */
+  provider: string;
+  /** The proxy's client id at this app's IdP. Omit it to let the proxy register itself where the IdP allows it. */
+  clientId?: string;
+  /** The proxy's client secret at this app's IdP. */
+  clientSecret?: string;
+  /** Scopes requested from this app's IdP (upstream scopes, never the proxy's). Default: `['openid']`. */
+  scopes?: string[];
+  /** Endpoint overrides and IdP quirks, as in remote mode. `providerConfig.id` must be absent or equal `id`. */
+  providerConfig?: ProviderConfig;
+  /** Refresh settings of this app. Default: the top-level `refresh`. */
+  refresh?: RefreshConfig;
+  /** Must be signed in at the first authorization; cannot be skipped. Default: `false`. */
+  required?: boolean;
+  /** The proxy scope that stands for this app (in tokens, metadata and challenges). Default: the id. */
+  scope?: string;
+}
+
+/**
+ * Progressive authorization (local mode).
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({ ...localOptions, incrementalAuth: { enabled: true } });
+ * ```
+ */
+export interface IncrementalAuthConfig {
+  /** Let people skip apps that are not required and link them later (step-up, `?app=`). Default: `false`. */
+  enabled?: boolean;
+}
+
+/**
+ * Options of {@link createOAuthProxy}. Parsed once, with zod, when the proxy is
+ * created. Remote mode (the default) takes one upstream at the top level
+ * (`provider`, `clientId`, …); local mode (`mode: 'local'`) takes `apps`, each
+ * with its own, and refuses the top-level ones. {@link RemoteModeOptions} and
+ * {@link LocalModeOptions} are the two shapes, for stricter typing.
+ *
+ * @example
+ * ```ts
+ * createOAuthProxy({
+ *   issuer: 'https://mcp.example.com/oauth',
+ *   provider: 'https://login.example.com',
+ *   clientId: 'mcp-proxy',
+ *   clientSecret: process.env.IDP_CLIENT_SECRET,
+ *   secret: process.env.OAUTH_PROXY_SECRET,
+ *   encryptionKey: process.env.OAUTH_PROXY_VAULT_KEY,
+ * });
+ * ```
+ */
+export interface OAuthProxyOptions extends CommonProxyOptions {
+  /** `'remote'` (one mandatory upstream IdP, at the top level) or `'local'` (several `apps`). Default: `'remote'`. */
+  mode?: 'remote' | 'local';
+  /** Remote mode (required there): the upstream IdP base URL (discovered with OIDC discovery, then RFC 8414). */
+  provider?: string;
+  /**
+   * The proxy's own, pre-registered client id at the upstream. Omit it to let the proxy register
+   * itself at an upstream that allows it (see `registration.upstream`); without either the proxy
+   * starts, but `ready()` reports the upstream unavailable and sign-ins show an error page.
+   */
+  clientId?: string;
+  /** The proxy's client secret at the upstream (omit for a public upstream client). */
+  clientSecret?: string;
+  /** Endpoint overrides and IdP-specific settings. */
+  providerConfig?: ProviderConfig;
+  /** Local mode (required there): the apps, each with its upstream IdP. At least one; ids unique. The first required app (else the first linked) gives the session its `sub`. */
+  apps?: AppConfig[];
+  /** Local mode: progressive authorization. Default: off (every app is signed in at the first authorization). */
+  incrementalAuth?: IncrementalAuthConfig;
 }

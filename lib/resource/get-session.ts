@@ -62,12 +62,13 @@ function isSessionExtra(extra: unknown): extra is SessionAuthExtra {
 export function findSession(source: SessionSource | undefined): ToolSession | undefined {
   const info = source ? authInfoOf(source) : undefined;
   if (!info || !isSessionExtra(info.extra)) return undefined;
-  const { sub, sid, claims, upstreamTokens } = info.extra;
+  const { sub, sid, claims, upstreamTokens, apps } = info.extra;
   return {
     sub,
     sid,
     claims,
     upstreamTokens,
+    ...(apps !== undefined ? { apps } : {}),
     clientId: info.clientId,
     scopes: info.scopes,
     ...(info.expiresAt !== undefined ? { expiresAt: info.expiresAt } : {}),

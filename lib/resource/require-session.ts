@@ -6,9 +6,14 @@ import type { EndedGrants } from '../grants/ended.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { Store } from '../stores/store.js';
 import type { ResolvedLogger } from '../logger.js';
-import { InsufficientScopeError, InvalidTokenError, ReauthenticationRequiredError, TemporarilyUnavailableError } from '../errors.js';
+import { InsufficientScopeError, InvalidTokenError, TemporarilyUnavailableError } from '../errors.js';
 import { sendBearerError, sendJsonError } from '../http/respond.js';
 import type { TokenBroker } from '../grants/token-broker.js';
+import type { AppCatalog } from '../grants/catalog.js';
+import type { LinkTickets } from '../grants/link-tickets.js';
+import { SessionUpstreamTokens, type UpstreamTokens } from './upstream-tokens.js';
+
+export type { UpstreamTokens } from './upstream-tokens.js';
 import type { ParsedOptions } from '../options.js';
 import { advertisedScopes, challengeScopes, expandScopes } from './scopes.js';
 import { hostOriginCheck, type HostOriginOptions } from './host-origin.js';
@@ -22,6 +27,8 @@ export interface ResourceGuardDeps {
   store: Pick<Store, 'available'>;
   logger: ResolvedLogger;
   upstreams: UpstreamRegistry;
+  catalog: AppCatalog;
+  linkTickets: LinkTickets;
   options: Pick<ParsedOptions, 'scopes' | 'scopeHierarchy'>;
 }
 
@@ -71,23 +78,8 @@ export interface SessionAuthExtra {
   claims: Record<string, unknown>;
   /** Same object as `req.upstreamTokens`. */
   upstreamTokens: UpstreamTokens;
-}
-
-/**
- * Access to the session's upstream tokens, for tools. Tokens are read from the
- * encrypted vault only when asked for, and refreshed on demand.
- *
- * @example
- * ```ts
- * const token = await req.upstreamTokens!.getToken('upstream');
- * await fetch('https://api.example.com/me', { headers: { authorization: `Bearer ${token}` } });
- * ```
- */
-export interface UpstreamTokens {
-  /** Resolves to a valid upstream access token, or throws {@link ReauthenticationRequiredError} (sign in again) or `UpstreamUnavailableError` (retryable). Default provider: the proxy's. */
-  getToken(providerId?: string): Promise<string>;
-  /** Resolves to a valid upstream access token or `null` when none is usable; still throws `UpstreamUnavailableError` on outages, which are not sign-outs. */
-  tryGetToken(providerId?: string): Promise<string | null>;
+  /** Local mode only: the apps this token may reach (its `authorized_apps`), identity app first. */
+  apps?: readonly string[];
 }
 
 // Only `upstreamTokens` is declared on Express's Request. `req.auth` is the MCP SDKs' property: both
@@ -102,31 +94,6 @@ declare module 'express-serve-static-core' {
 
 /** Internal: a request as `requireSession()` leaves it. */
 export type SessionRequest = Request & { auth?: AuthInfo };
-
-class SessionUpstreamTokens implements UpstreamTokens {
-  readonly #broker: TokenBroker;
-  readonly #sid: string;
-  readonly #defaultProvider: string;
-  readonly #authorizeUrl: string;
-
-  constructor(broker: TokenBroker, sid: string, defaultProvider: string, authorizeUrl: string) {
-    this.#broker = broker;
-    this.#sid = sid;
-    this.#defaultProvider = defaultProvider;
-    this.#authorizeUrl = authorizeUrl;
-  }
-
-  async getToken(providerId: string = this.#defaultProvider): Promise<string> {
-    const r = await this.#broker.get(this.#sid, providerId);
-    if (r.ok) return r.token;
-    throw new ReauthenticationRequiredError(providerId, this.#authorizeUrl, r.reason);
-  }
-
-  async tryGetToken(providerId: string = this.#defaultProvider): Promise<string | null> {
-    const r = await this.#broker.get(this.#sid, providerId);
-    return r.ok ? r.token : null;
-  }
-}
 
 /**
  * Options of `requireSession()`.
@@ -147,6 +114,24 @@ export interface RequireSessionOptions {
   allowedHosts?: HostOriginOptions['allowedHosts'];
   /** Browser origins allowed to call the route (needs `allowedHosts`; see {@link HostOriginOptions}). */
   allowedOrigins?: HostOriginOptions['allowedOrigins'];
+  /**
+   * Local mode: the app this route serves. A token whose `authorized_apps`
+   * lacks it gets 403 `insufficient_scope` naming every scope needed (the
+   * current ones and the app's), so the client steps up; `getToken()` then
+   * defaults to this app. Mount app routes at or below the proxy's `resource`
+   * (e.g. `/mcp/erp` under `/mcp`): MCP clients accept protected-resource
+   * metadata only for the route's URL or a parent of it.
+   */
+  app?: string;
+}
+
+/** The route's app, checked now: an unknown app is a startup error, not a 403 at request time. */
+function routeApp(ctx: ResourceGuardDeps, app: unknown): string | undefined {
+  if (app === undefined) return undefined;
+  const known = ctx.catalog.local ? ctx.catalog.all().map((a) => a.id) : [ctx.upstreams.primary.id];
+  if (typeof app !== 'string' || !known.includes(app))
+    throw new TypeError(`requireSession(opts): "opts.app" must be one of ${known.map((a) => `"${a}"`).join(', ')}`);
+  return app;
 }
 
 /** Freezes a JSON value (the upstream claims) and everything in it. */
@@ -168,10 +153,14 @@ export function sessionMiddleware(ctx: ResourceGuardDeps, opts: RequireSessionOp
   const required = opts.scopes ?? [];
   if (!Array.isArray(required) || required.some((s) => typeof s !== 'string'))
     throw new TypeError('requireSession(opts): "opts.scopes" must be an array of strings');
-  const { urls, accessTokens, ended, broker, store, logger } = ctx;
+  const { urls, accessTokens, ended, broker, store, logger, catalog } = ctx;
   const hierarchy = ctx.options.scopeHierarchy;
+  const app = routeApp(ctx, opts.app);
   // The 401 names the route's scopes, else the baseline (RFC 6750 §3, MCP 2026-07-28); never offline_access.
-  const challenge = challengeScopes(required.length ? required : advertisedScopes(ctx.options.scopes), hierarchy).join(' ');
+  // Local mode's baseline: the required apps and the top-level scopes; an app route adds its app.
+  const baseline = catalog.local ? catalog.baseline() : advertisedScopes(ctx.options.scopes);
+  const appScope = app !== undefined && catalog.local ? catalog.scopeOf(app) : undefined;
+  const challenge = challengeScopes([...(required.length ? required : baseline), ...(appScope ? [appScope] : [])], hierarchy).join(' ');
   const unauthorized = (res: Response, err?: InvalidTokenError) => sendBearerError(res, err, urls.resourceMetadata, challenge || undefined);
   if (opts.allowedOrigins !== undefined && opts.allowedHosts === undefined)
     throw new TypeError('requireSession(opts): "opts.allowedOrigins" needs "opts.allowedHosts" too');
@@ -183,7 +172,7 @@ export function sessionMiddleware(ctx: ResourceGuardDeps, opts: RequireSessionOp
         )
       : undefined;
   const resourceUrl = new URL(urls.resource);
-  const defaultProvider = ctx.upstreams.primary.id;
+  const tokensDeps = { broker, catalog, linkTickets: ctx.linkTickets, authorizeUrl: urls.authorize };
   void ended.start();
   // One frozen AuthInfo per verified token, shared by every request that carries it: nothing in it
   // depends on the request, and building it (five objects, a split) is most of the middleware's work.
@@ -191,12 +180,23 @@ export function sessionMiddleware(ctx: ResourceGuardDeps, opts: RequireSessionOp
   const authFor = (token: string, claims: AccessTokenClaims): AuthInfo => {
     const known = built.get(claims);
     if (known !== undefined && known.token === token) return known;
-    const upstreamTokens = Object.freeze(new SessionUpstreamTokens(broker, claims.sid, defaultProvider, urls.authorize));
+    const identityClaims = deepFreeze(claims.upc ?? { sub: claims.sub });
+    const apps = catalog.local ? (claims.authorized_apps ?? []) : [ctx.upstreams.primary.id];
+    const upstreamTokens = Object.freeze(
+      new SessionUpstreamTokens(tokensDeps, {
+        sid: claims.sid,
+        clientId: claims.client_id,
+        defaultProvider: app ?? apps[0] ?? ctx.upstreams.primary.id,
+        authorized: catalog.local ? apps : undefined,
+        identityClaims,
+      }),
+    );
     const extra: SessionAuthExtra = Object.freeze({
       sub: claims.sub,
       sid: claims.sid,
-      claims: deepFreeze(claims.upc ?? { sub: claims.sub }),
+      claims: identityClaims,
       upstreamTokens,
+      ...(catalog.local ? { apps } : {}),
     });
     const scopes = Object.freeze(claims.scope ? claims.scope.split(' ') : []) as string[];
     const auth: AuthInfo = Object.freeze({
@@ -214,6 +214,16 @@ export function sessionMiddleware(ctx: ResourceGuardDeps, opts: RequireSessionOp
   const admit = (req: Request, res: Response, next: NextFunction, token: string, claims: AccessTokenClaims): void => {
     if (ended.has(claims.sid)) return unauthorized(res, new InvalidTokenError('The session has ended; sign in again'));
     const auth = authFor(token, claims);
+    if (appScope !== undefined && !claims.authorized_apps?.includes(app!)) {
+      // The token lacks the app: a step-up to every scope needed, the current ones and the app's (MCP 2026-07-28 §scope challenge).
+      const needed = challengeScopes([...auth.scopes, ...required, appScope], hierarchy).join(' ');
+      return sendBearerError(
+        res,
+        new InsufficientScopeError(`This resource needs the app "${app}"; authorize it (scope "${appScope}")`),
+        urls.resourceMetadata,
+        needed,
+      );
+    }
     if (required.length > 0) {
       const granted = hierarchy ? expandScopes(auth.scopes, hierarchy) : new Set(auth.scopes);
       if (required.some((s) => !granted.has(s))) {

@@ -23,6 +23,12 @@ export interface AccessTokenClaims {
    * anything that logs tokens cannot read them.
    */
   upc?: Record<string, unknown>;
+  /**
+   * Local mode: the apps this token may reach, identity app first. Derived
+   * from the grant's vault when the token is minted, never from a request;
+   * signed with the rest, so it cannot be widened. Absent in remote mode.
+   */
+  authorized_apps?: string[];
 }
 
 interface HsKey {
@@ -86,10 +92,12 @@ export class AccessTokens {
     clientId: string;
     scope: string;
     upstreamClaims?: Record<string, unknown>;
+    authorizedApps?: readonly string[];
   }): Promise<{ token: string; expiresAt: number; expiresIn: number }> {
     const now = Math.floor(this.#clock() / 1000);
     const k = this.#keys[0]!;
     const payload: Record<string, unknown> = { sid: c.sid, client_id: c.clientId, scope: c.scope };
+    if (c.authorizedApps) payload.authorized_apps = [...c.authorizedApps];
     if (c.upstreamClaims)
       payload.upc = this.#claimsSealer ? this.#claimsSealer.seal(JSON.stringify(c.upstreamClaims), claimsAad(c.sid)) : c.upstreamClaims;
     // node:crypto's HMAC directly (RFC 7515 compact JWS, the bytes jose's SignJWT would produce for this header and payload):
@@ -165,7 +173,11 @@ export class AccessTokens {
         if (typeof payload.sid !== 'string' || typeof payload.client_id !== 'string' || typeof payload.sub !== 'string') {
           throw new InvalidTokenError('The access token is missing required claims');
         }
+        const apps = payload.authorized_apps;
+        if (apps !== undefined && (!Array.isArray(apps) || apps.some((a) => typeof a !== 'string')))
+          throw new InvalidTokenError('The access token\'s "authorized_apps" claim is invalid');
         const out = { ...payload, scope: typeof payload.scope === 'string' ? payload.scope : '' } as AccessTokenClaims;
+        if (apps !== undefined) Object.freeze(apps);
         if (typeof payload.upc === 'string') out.upc = this.#openClaims(payload.upc, payload.sid);
         return out;
       } catch (err) {

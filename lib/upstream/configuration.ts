@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client';
 import { createLocalJWKSet, createRemoteJWKSet, customFetch as joseCustomFetch, type JWTVerifyGetKey } from 'jose';
-import type { ParsedOptions } from '../options.js';
+import type { UpstreamOptions } from '../options.js';
 import type { ResolvedLogger } from '../logger.js';
 import { describeError } from '../logger.js';
 import { UpstreamRefused, UpstreamTransient } from './errors.js';
@@ -9,10 +9,7 @@ import { normalisingFetch } from './token-response.js';
 export const UPSTREAM_TIMEOUT_SECONDS = 10;
 const TEMPLATE = '{tenantid}';
 
-/** Internal: the options one upstream is built from (the top level in remote mode, one app entry in local mode). */
-export type UpstreamOptions = Pick<ParsedOptions, 'provider' | 'clientSecret' | 'scopes' | 'providerConfig'> & {
-  clientId?: string | undefined;
-};
+export type { UpstreamOptions } from '../options.js';
 
 /** Internal: the proxy's client at the upstream (configured, registered, or its metadata document). */
 export interface UpstreamClientCredentials {
@@ -138,7 +135,7 @@ async function discover(
 }
 
 function clientAuthentication(
-  method: ParsedOptions['providerConfig']['tokenEndpointAuthMethod'],
+  method: UpstreamOptions['providerConfig']['tokenEndpointAuthMethod'],
   secret: string | undefined,
 ): oidc.ClientAuth {
   if (!secret || method === 'none') return oidc.None();

@@ -1,5 +1,5 @@
 import * as oidc from 'openid-client';
-import type { ProviderConfig } from '../options.js';
+import { deriveProviderId, type ProviderConfig } from '../options.js';
 import type { ResolvedLogger } from '../logger.js';
 import { describeError } from '../logger.js';
 import type { UpstreamTokenSet } from '../vault/vault.js';
@@ -12,13 +12,7 @@ import { toTokenSet } from './token-response.js';
 export { UpstreamGrantInvalid, UpstreamRefused, UpstreamTransient } from './errors.js';
 export type { UpstreamOptions } from './configuration.js';
 
-/** Derives a provider id from the provider URL's host: `idp.example.com:8443` → `idp-example-com-8443`. */
-export function deriveProviderId(provider: string): string {
-  return new URL(provider).host
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '');
-}
+export { deriveProviderId } from '../options.js';
 
 /** Result of a completed upstream sign-in. */
 export interface UpstreamSignIn {
@@ -178,6 +172,10 @@ export class UpstreamProvider {
   /** Runs discovery now (e.g. from `oauth.ready()`). */
   async discover(): Promise<void> {
     await this.#configuration();
+  }
+
+  async ensureClient(): Promise<void> {
+    if (!this.#o.clientId) await this.#configuration();
   }
 
   #configuration(): Promise<BuiltConfiguration> {

@@ -20,6 +20,12 @@ export interface Upstream {
   revoke(token: string, hint: 'refresh_token' | 'access_token', tokens?: UpstreamTokenSet): Promise<void>;
   /** Runs discovery now (`oauth.ready()`). */
   discover(): Promise<void>;
+  /**
+   * Resolves when the proxy has a client at this upstream or can get one: at
+   * once with a configured `clientId`, else after discovery and registration.
+   * Throws `UpstreamRefused` when it cannot (no `clientId`, no way to register).
+   */
+  ensureClient(): Promise<void>;
   /** The Client ID Metadata Document the proxy serves as its own client at this upstream, when it registers itself. */
   clientMetadataDocument?(): Record<string, unknown> | undefined;
 }
