@@ -28,6 +28,11 @@ export type {
   UpstreamIdentity,
   UpstreamRevocationInput,
   OAuthProxyOptions,
+  CommonProxyOptions,
+  RemoteModeOptions,
+  LocalModeOptions,
+  AppConfig,
+  IncrementalAuthConfig,
   ProviderConfig,
   ConsentConfig,
   RefreshConfig,
@@ -87,6 +92,7 @@ export {
   TemporarilyUnavailableError,
   ServerError,
   ReauthenticationRequiredError,
+  AuthorizationRequiredError,
   UpstreamUnavailableError,
 } from './errors.js';
 export type { OAuthErrorOptions } from './errors.js';

@@ -42,7 +42,8 @@ export async function appLink(ctx: AppLinkDeps, req: Request, res: Response, app
   const txn: Transaction = {
     id: randomToken(ctx.random, '', 16),
     clientId: grant.clientId,
-    redirectUri: '',
+    // Nobody is redirected at the end; the consent page names the app by its registered redirect URI.
+    redirectUri: client.redirect_uris[0] ?? '',
     state: undefined,
     codeChallenge: '',
     scope: grant.scope,
