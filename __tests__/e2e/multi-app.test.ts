@@ -154,3 +154,27 @@ describe('the v1 client and the authorizeUrl a tool shows a person', () => {
 afterAll(() => {
   if (process.env.DEBUG_LOGS) console.log(JSON.stringify(s.log.lines.filter((l) => l.level !== 'info').slice(-5), null, 1));
 });
+
+describe('an SDK client that connects straight to the app route', () => {
+  it('discovers the parent resource, and the first authorization chains both IdPs (CRM first, the identity)', async () => {
+    const browser = new TestBrowser();
+    const provider = new TestOAuthClientProvider();
+    const transport = new TransportV2(new URL(`${s.base}/mcp/erp`), { authProvider: asV2(provider) });
+    await expect(new ClientV2({ name: 'direct', version: '1' }).connect(transport)).rejects.toBeInstanceOf(UnauthorizedV2);
+    // The route's 401 names the required app and its own.
+    expect(provider.lastAuthorizationUrl!.searchParams.get('scope')).toBe('crm erp');
+    expect(provider.lastAuthorizationUrl!.searchParams.get('resource')).toBe(`${s.base}/mcp`);
+    const { url, steps } = await authorizeWithLogins(browser, provider.lastAuthorizationUrl!, provider.redirectUrl, [
+      [s.crm.issuer, 'alice'],
+      [s.erp.issuer, 'a.liddell'],
+    ]);
+    const firstIdp = steps.findIndex((x) => x.includes(s.crm.issuer) || x.includes(s.erp.issuer));
+    expect(steps[firstIdp]).toContain(s.crm.issuer);
+    await transport.finishAuth(url.searchParams.get('code')!, url.searchParams.get('iss') ?? undefined);
+    const client = new ClientV2({ name: 'direct', version: '1' });
+    await client.connect(new TransportV2(new URL(`${s.base}/mcp/erp`), { authProvider: asV2(provider) }));
+    expect((await call(client, 'session')).body).toMatchObject({ sub: 'alice', apps: ['crm', 'erp'] });
+    expect((await call(client, 'erp')).body.userinfo).toMatchObject({ sub: 'a.liddell' });
+    await client.close();
+  });
+});
