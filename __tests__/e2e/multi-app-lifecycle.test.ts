@@ -53,7 +53,7 @@ async function approve(browser: TestBrowser, page: Page, fields: Record<string, 
 /** Signs in at each IdP the chain visits (one login each) until `until` matches; returns that URL and the IdPs seen. */
 async function signInChain(browser: TestBrowser, at: URL, logins: Record<string, string>, until: (u: URL) => boolean) {
   const seen: string[] = [];
-  for (let next = at; ; ) {
+  for (let next = at; ;) {
     seen.push(next.origin);
     const r = await browser.authorize(next, {
       login: logins[next.origin]!,
@@ -166,7 +166,11 @@ describe('skip an app at consent, link it later', () => {
     expect(done.page!.status).toBe(200);
     expect(done.page!.body).toContain('ERP connected');
 
-    const refreshed = await tokenRequest(s.issuer, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: client.client_id });
+    const refreshed = await tokenRequest(s.issuer, {
+      grant_type: 'refresh_token',
+      refresh_token: t.refresh_token,
+      client_id: client.client_id,
+    });
     expect(refreshed.status).toBe(200);
     expect(refreshed.body.scope).toBe('crm erp');
     expect(claimsOf(refreshed.body.access_token)).toMatchObject({ sid: claimsOf(t.access_token).sid, authorized_apps: ['crm', 'erp'] });
@@ -220,7 +224,13 @@ describe('refusals', () => {
     const browser = new TestBrowser();
     for (const extra of [{ scope: 'crm payroll' }, { scope: 'crm', app: 'payroll' }]) {
       const { challenge } = pkcePair();
-      const url = authorizeUrl(s.issuer, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, state: 'st', challenge, scope: extra.scope });
+      const url = authorizeUrl(s.issuer, {
+        clientId: client.client_id,
+        redirectUri: client.redirect_uris[0]!,
+        state: 'st',
+        challenge,
+        scope: extra.scope,
+      });
       if (extra.app) url.searchParams.set('app', extra.app);
       const page = await browser.get(url);
       expect(page.status).toBe(400);
@@ -245,7 +255,11 @@ describe('one app’s invalid_grant, logout, consent memory', () => {
     expect(erp.body).toMatchObject({ code: 'AUTHORIZATION_REQUIRED', app: 'erp' });
     expect((await session.call('crm')).body.userinfo).toMatchObject({ sub: 'alice' });
     await session.close();
-    const refreshed = await tokenRequest(s.issuer, { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: client.client_id });
+    const refreshed = await tokenRequest(s.issuer, {
+      grant_type: 'refresh_token',
+      refresh_token: t.refresh_token,
+      client_id: client.client_id,
+    });
     expect(claimsOf(refreshed.body.access_token).authorized_apps).toEqual(['crm']);
     expect(refreshed.body.scope).toBe('crm');
     skew.ms = 0; // back to the IdPs' time, so their new id_tokens verify

@@ -33,7 +33,11 @@ interface ToolAnswer {
   isError: boolean;
   body: any;
 }
-async function call(client: { callTool(p: { name: string; arguments?: Record<string, unknown> }): Promise<unknown> }, name: string, args = {}) {
+async function call(
+  client: { callTool(p: { name: string; arguments?: Record<string, unknown> }): Promise<unknown> },
+  name: string,
+  args = {},
+) {
   const r = (await client.callTool({ name, arguments: args })) as { isError?: boolean; content: Array<{ text: string }> };
   return { isError: !!r.isError, body: JSON.parse(r.content[0]!.text) } as ToolAnswer;
 }
@@ -103,10 +107,17 @@ describe('the v2 client: sign in with CRM, then step up to ERP on its route', ()
 async function followLink(browser: TestBrowser, link: string, logins: Array<[string, string]>): Promise<Page> {
   const consent = await browser.get(link);
   expect(consent.status).toBe(200);
-  let at = (await browser.submitForm(consent.url, consent.body, {}, {
-    submitter: { name: 'decision', value: 'approve' },
-    stopAt: (u) => logins.some(([o]) => u.origin === o),
-  })).stoppedAt!;
+  let at = (
+    await browser.submitForm(
+      consent.url,
+      consent.body,
+      {},
+      {
+        submitter: { name: 'decision', value: 'approve' },
+        stopAt: (u) => logins.some(([o]) => u.origin === o),
+      },
+    )
+  ).stoppedAt!;
   for (;;) {
     const idp = logins.find(([o]) => at.origin === o)!;
     const r = await browser.authorize(at, {

@@ -18,7 +18,14 @@ import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { McpServer as McpServerV1 } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
-import { AuthorizationRequiredError, createOAuthProxy, getSession, type OAuthProxy, type OAuthProxyOptions, type Store } from '../../lib/index.js';
+import {
+  AuthorizationRequiredError,
+  createOAuthProxy,
+  getSession,
+  type OAuthProxy,
+  type OAuthProxyOptions,
+  type Store,
+} from '../../lib/index.js';
 import { freePort, startTestIdp, type TestIdp } from './idp.js';
 import { TEST_SECRET, TEST_VAULT_KEY, recordingLogger } from './proxy.js';
 
@@ -173,7 +180,12 @@ export function multiAppOptions(base: string, crm: TestIdp, erp: TestIdp): OAuth
  * to `target.index`. See {@link MultiAppStack}.
  */
 export async function startMultiAppStack(
-  o: { store?: () => Store; instances?: number; options?: (base: string) => Partial<OAuthProxyOptions>; userinfo?: Record<string, string> } = {},
+  o: {
+    store?: () => Store;
+    instances?: number;
+    options?: (base: string) => Partial<OAuthProxyOptions>;
+    userinfo?: Record<string, string>;
+  } = {},
 ): Promise<MultiAppStack> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;

@@ -12,7 +12,10 @@ import { proceed, unusableUpstream } from './chain.js';
 import { showConsent } from './consent.js';
 
 /** Internal: the collaborators `?app=` links use. */
-export type AppLinkDeps = Pick<EndpointServices, 'linkTickets' | 'clients' | 'consentEnabled' | 'random'> & ChainDeps & AppPlanDeps & ConsentDeps;
+export type AppLinkDeps = Pick<EndpointServices, 'linkTickets' | 'clients' | 'consentEnabled' | 'random'> &
+  ChainDeps &
+  AppPlanDeps &
+  ConsentDeps;
 
 /**
  * Internal: `GET /authorize?app=<id>&link=<ticket>`, the `authorizeUrl` of an

@@ -73,7 +73,13 @@ export async function continueChain(ctx: ChainDeps, req: Request, res: Response,
     sendPage(res, 200, renderNoticePage(`${names} connected`, `${names} is now connected. Go back to your app and try again.`));
     return;
   }
-  const code = await ctx.codes.issue({ sid, clientId: txn.clientId, redirectUri: txn.redirectUri, codeChallenge: txn.codeChallenge, scope: txn.scope });
+  const code = await ctx.codes.issue({
+    sid,
+    clientId: txn.clientId,
+    redirectUri: txn.redirectUri,
+    codeChallenge: txn.codeChallenge,
+    scope: txn.scope,
+  });
   ctx.logger.info({ client_id: txn.clientId, sid }, 'sign-in completed');
   sendCode(res, txn, code, ctx.urls.issuer);
 }
@@ -110,7 +116,10 @@ export async function proceed(
  * show before any consent; `undefined` when every one can (or the IdP is only
  * unreachable now: that shows when the sign-in reaches it).
  */
-export async function unusableUpstream(ctx: Pick<EndpointServices, 'upstreams' | 'logger'>, txn: Transaction): Promise<OAuthError | undefined> {
+export async function unusableUpstream(
+  ctx: Pick<EndpointServices, 'upstreams' | 'logger'>,
+  txn: Transaction,
+): Promise<OAuthError | undefined> {
   const ids = txn.offered ?? [ctx.upstreams.primary.id];
   for (const id of ids) {
     if (txn.linked?.includes(id)) continue;

@@ -25,7 +25,12 @@ export class AppCatalog {
   readonly #byScope: ReadonlyMap<string, ResolvedApp>;
   readonly #extras: readonly string[];
 
-  constructor(o: { mode: 'remote' | 'local'; apps: readonly ResolvedApp[]; scopes: readonly string[]; incrementalAuth: { enabled: boolean } }) {
+  constructor(o: {
+    mode: 'remote' | 'local';
+    apps: readonly ResolvedApp[];
+    scopes: readonly string[];
+    incrementalAuth: { enabled: boolean };
+  }) {
     this.local = o.mode === 'local';
     this.incremental = this.local && o.incrementalAuth.enabled;
     this.#apps = o.apps;

@@ -1,8 +1,19 @@
-import type { z } from 'zod';
-import type { optionsSchema } from './schema.js';
+import type { AppOutput, ProviderConfigOutput } from './fields.js';
 
-type SchemaOutput = z.output<typeof optionsSchema>;
-type ProviderConfigOutput = NonNullable<SchemaOutput['providerConfig']>;
+type RefreshOutput = { enabled: boolean; skewSeconds: number };
+
+/** The parsed options `resolveApps` reads (the zod output's upstream and mode fields). */
+interface SchemaOutput {
+  mode: 'remote' | 'local';
+  provider?: string | undefined;
+  clientId?: string | undefined;
+  clientSecret?: string | undefined;
+  providerConfig?: ProviderConfigOutput | undefined;
+  scopes?: string[] | undefined;
+  refresh: RefreshOutput;
+  apps?: AppOutput[] | undefined;
+  incrementalAuth?: { enabled: boolean } | undefined;
+}
 
 /** The scope that asks for a refresh token: known to every proxy, never an app's scope. */
 export const OFFLINE_ACCESS = 'offline_access';
@@ -64,7 +75,7 @@ export function resolveApps(o: SchemaOutput): ResolvedModel | AppIssue[] {
 
 function resolveRemote(o: SchemaOutput): ResolvedModel | AppIssue[] {
   const issues: AppIssue[] = [];
-  if (o.apps !== undefined) issues.push({ path: ['apps'], message: "only in mode: 'local'; remote mode has one upstream (\"provider\")" });
+  if (o.apps !== undefined) issues.push({ path: ['apps'], message: 'only in mode: \'local\'; remote mode has one upstream ("provider")' });
   if (o.incrementalAuth !== undefined) issues.push({ path: ['incrementalAuth'], message: "only in mode: 'local'" });
   if (o.provider === undefined) issues.push({ path: ['provider'], message: "is required in remote mode (or use mode: 'local' with apps)" });
   if (o.scopes !== undefined && o.scopes.length === 0) issues.push({ path: ['scopes'], message: 'must list at least one scope' });
@@ -83,7 +94,8 @@ function resolveRemote(o: SchemaOutput): ResolvedModel | AppIssue[] {
 function resolveLocal(o: SchemaOutput): ResolvedModel | AppIssue[] {
   const issues: AppIssue[] = [];
   for (const k of REMOTE_ONLY)
-    if (o[k] !== undefined) issues.push({ path: [k], message: `is a remote-mode option; in local mode each app has its own ("apps[].${k}")` });
+    if (o[k] !== undefined)
+      issues.push({ path: [k], message: `is a remote-mode option; in local mode each app has its own ("apps[].${k}")` });
   if (!o.apps) return [...issues, { path: ['apps'], message: "is required in mode: 'local' (at least one app)" }];
   const extra = o.scopes ?? [];
   const seenIds = new Set<string>();
@@ -97,7 +109,8 @@ function resolveLocal(o: SchemaOutput): ResolvedModel | AppIssue[] {
     const scope = a.scope ?? a.id;
     if (scope === OFFLINE_ACCESS) issues.push({ path: ['apps', i, 'scope'], message: `"${OFFLINE_ACCESS}" cannot stand for an app` });
     const owner = seenScopes.get(scope);
-    if (owner) issues.push({ path: ['apps', i, 'scope'], message: `"${scope}" is already used by ${owner}; each app needs its own proxy scope` });
+    if (owner)
+      issues.push({ path: ['apps', i, 'scope'], message: `"${scope}" is already used by ${owner}; each app needs its own proxy scope` });
     seenScopes.set(scope, `app "${a.id}"`);
     return {
       id: a.id,

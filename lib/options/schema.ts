@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { Store } from '../stores/store.js';
 import type { Logger } from '../logger.js';
-import { TOKEN_ENDPOINT_AUTH_METHODS } from '../clients/types.js';
 import type { OAuthProxyOptions } from './types.js';
 import { resolveApps, type ResolvedModel } from './apps.js';
+import { appSchema, fn, httpUrl, providerConfigSchema, refreshSchema, scopeToken } from './fields.js';
 import {
   DEFAULT_ACCESS_TOKEN_TTL,
   DEFAULT_REFRESH_TOKEN_TTL,
@@ -27,14 +27,6 @@ const parseUrl = (s: string): URL | undefined => {
   }
 };
 const seconds = (max = 10 * 365 * 24 * 3600) => z.number().int().positive().max(max);
-const httpUrl = z.string().refine((s) => {
-  try {
-    const u = new URL(s);
-    return u.protocol === 'https:' || u.protocol === 'http:';
-  } catch {
-    return false;
-  }
-}, 'must be an absolute http(s) URL');
 const secretValue = z
   .string()
   .refine(
@@ -42,61 +34,6 @@ const secretValue = z
     `must be at least ${MIN_SECRET_BYTES} bytes; generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`,
   );
 const secretList = z.union([secretValue, z.array(secretValue).min(1)]);
-const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function');
-
-const providerConfigSchema = z
-  .object({
-    id: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -')
-      .optional(),
-    authEndpoint: httpUrl.optional(),
-    tokenEndpoint: httpUrl.optional(),
-    userInfoEndpoint: httpUrl.optional(),
-    jwksUri: httpUrl.optional(),
-    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
-    revocationEndpoint: httpUrl.optional(),
-    issuer: z.string().min(1).optional(),
-    authorizeParams: z.record(z.string(), z.string()).optional(),
-    tokenEndpointAuthMethod: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).optional(),
-    skipDiscovery: z.boolean().default(false),
-    discoveryUrl: httpUrl.optional(),
-    tenants: z
-      .object({ allow: z.array(z.string().min(1)).optional(), deny: z.array(z.string().min(1)).optional() })
-      .strict()
-      .optional(),
-    profile: fn.optional(),
-    tokenClaims: fn.optional(),
-    revoke: fn.optional(),
-  })
-  .strict();
-
-const refreshSchema = z
-  .object({
-    enabled: z.boolean().default(true),
-    skewSeconds: z.number().int().min(0).max(3600).default(DEFAULT_REFRESH_SKEW),
-  })
-  .strict();
-
-const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token');
-const providerIdPattern = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
-
-/** One app of local mode (see `AppConfig`). */
-const appSchema = z
-  .object({
-    id: providerIdPattern,
-    name: z.string().min(1).max(100).optional(),
-    description: z.string().min(1).max(200).optional(),
-    provider: httpUrl,
-    clientId: z.string().min(1).optional(),
-    clientSecret: z.string().min(1).optional(),
-    scopes: z.array(scopeToken).min(1).default(['openid']),
-    providerConfig: providerConfigSchema.default({ skipDiscovery: false }),
-    refresh: refreshSchema.optional(),
-    required: z.boolean().default(false),
-    scope: scopeToken.optional(),
-  })
-  .strict();
 
 /** The zod schema. Exported for tooling; {@link parseOptions} is what the proxy uses. */
 export const optionsSchema = z
@@ -111,7 +48,10 @@ export const optionsSchema = z
     clientSecret: z.string().min(1).optional(),
     scopes: z.array(scopeToken).optional(),
     apps: z.array(appSchema).min(1).optional(),
-    incrementalAuth: z.object({ enabled: z.boolean().default(false) }).strict().optional(),
+    incrementalAuth: z
+      .object({ enabled: z.boolean().default(false) })
+      .strict()
+      .optional(),
     providerConfig: providerConfigSchema.optional(),
     consent: z
       .object({
@@ -239,8 +179,7 @@ export function parseOptions(input: unknown): ParsedOptions {
     throw invalid(
       result.error.issues.map((issue) => ({
         path: issue.path as (string | number)[],
-        message:
-          issue.code === 'unrecognized_keys' ? `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message,
+        message: issue.code === 'unrecognized_keys' ? `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message,
       })),
     );
   }
