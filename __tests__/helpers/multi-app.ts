@@ -183,7 +183,7 @@ export async function startMultiAppStack(
   o: {
     store?: () => Store;
     instances?: number;
-    options?: (base: string) => Partial<OAuthProxyOptions>;
+    options?: (base: string, crm: TestIdp, erp: TestIdp) => Partial<OAuthProxyOptions>;
     userinfo?: Record<string, string>;
   } = {},
 ): Promise<MultiAppStack> {
@@ -197,18 +197,21 @@ export async function startMultiAppStack(
   const instances: OAuthProxy[] = [];
   const backends: Server[] = [];
   for (let i = 0; i < (o.instances ?? 1); i++) {
-    const oauth = createOAuthProxy({
+    const options = {
       ...multiAppOptions(base, crm, erp),
       logger: log.logger,
       ...(o.store ? { store: o.store() } : {}),
-      ...o.options?.(base),
-    } as OAuthProxyOptions);
+      ...o.options?.(base, crm, erp),
+    } as OAuthProxyOptions;
+    const oauth = createOAuthProxy(options);
     const app = express();
     app.use(oauth.wellKnown);
     app.use('/oauth', oauth);
     const router = express.Router();
-    mountV2(router, '/mcp/erp', oauth.requireSession({ app: 'erp' }), userinfo);
-    mountV1(router, '/mcp/v1/erp', oauth.requireSession({ app: 'erp' }), userinfo);
+    if (options.apps?.some((a) => a.id === 'erp')) {
+      mountV2(router, '/mcp/erp', oauth.requireSession({ app: 'erp' }), userinfo);
+      mountV1(router, '/mcp/v1/erp', oauth.requireSession({ app: 'erp' }), userinfo);
+    }
     mountV1(router, '/mcp/v1', oauth.requireSession(), userinfo);
     mountV2(router, '/mcp', oauth.requireSession(), userinfo);
     app.use(router);
