@@ -26,6 +26,8 @@ export interface ReadyState {
   ready: boolean;
   store: 'ok' | 'unavailable';
   upstream: 'ok' | 'unavailable';
+  /** Local mode: each app's upstream; `upstream` is `'ok'` only when every one is. */
+  apps?: Record<string, 'ok' | 'unavailable'>;
 }
 
 /**
@@ -127,14 +129,24 @@ export function createOAuthProxy(options: OAuthProxyOptions): OAuthProxy {
           () => 'ok' as const,
           () => 'unavailable' as const,
         );
-        const upstream = await ctx.upstreams.primary.discover().then(
-          () => 'ok' as const,
-          (err: unknown) => {
-            ctx.logger.warn({ err: describeError(err) }, 'upstream not ready');
-            return 'unavailable' as const;
-          },
+        const ids = ctx.upstreams.ids();
+        const states = await Promise.all(
+          ids.map((id) =>
+            ctx.upstreams
+              .get(id)!
+              .discover()
+              .then(
+                () => 'ok' as const,
+                (err: unknown) => {
+                  ctx.logger.warn({ provider: id, err: describeError(err) }, 'upstream not ready');
+                  return 'unavailable' as const;
+                },
+              ),
+          ),
         );
-        return { ready: store === 'ok' && upstream === 'ok', store, upstream };
+        const upstream = states.every((st) => st === 'ok') ? ('ok' as const) : ('unavailable' as const);
+        const apps = ctx.catalog.local ? { apps: Object.fromEntries(ids.map((id, i) => [id, states[i]!])) } : {};
+        return { ready: store === 'ok' && upstream === 'ok', store, upstream, ...apps };
       },
     },
     close: {

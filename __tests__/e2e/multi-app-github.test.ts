@@ -49,10 +49,15 @@ describe('GitHub as a linked app', () => {
 
     // The same browser follows the link: consent, then GitHub's own sign-in form, then the proxy's page.
     const consent = await browser.get(denied.authorizeUrl);
-    const atGitHub = await browser.submitForm(consent.url, consent.body, {}, {
-      submitter: { name: 'decision', value: 'approve' },
-      stopAt: (u) => u.origin === gh.url,
-    });
+    const atGitHub = await browser.submitForm(
+      consent.url,
+      consent.body,
+      {},
+      {
+        submitter: { name: 'decision', value: 'approve' },
+        stopAt: (u) => u.origin === gh.url,
+      },
+    );
     const { url } = await browser.authorize(atGitHub.stoppedAt!, { login: 'octocat', stopAt: (u) => u.pathname === '/oauth/callback' });
     const done = await browser.get(url);
     expect(done.body).toContain('GitHub connected');
@@ -77,17 +82,19 @@ describe('GitHub as a linked app', () => {
     await wide.close();
 
     const deleted = gh.counters.grantDeleted;
-    const sid = body(await (async () => {
-      const c = new Client({ name: 'gh', version: '1' });
-      await c.connect(
-        new StreamableHTTPClientTransport(new URL(`${s.base}/mcp`), {
-          requestInit: { headers: { authorization: `Bearer ${refreshed.body.access_token}` } },
-        }),
-      );
-      const r = await c.callTool({ name: 'session', arguments: {} });
-      await c.close();
-      return r;
-    })()).sid as string;
+    const sid = body(
+      await (async () => {
+        const c = new Client({ name: 'gh', version: '1' });
+        await c.connect(
+          new StreamableHTTPClientTransport(new URL(`${s.base}/mcp`), {
+            requestInit: { headers: { authorization: `Bearer ${refreshed.body.access_token}` } },
+          }),
+        );
+        const r = await c.callTool({ name: 'session', arguments: {} });
+        await c.close();
+        return r;
+      })(),
+    ).sid as string;
     await s.oauth.logout(sid);
     expect(gh.counters.grantDeleted).toBe(deleted + 1);
   });

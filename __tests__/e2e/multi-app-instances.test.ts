@@ -55,12 +55,20 @@ describe('two instances on one Redis', () => {
     // Everything after that runs on instance 1.
     s.target.index = 1;
     const crmCodes = s.crm.counters.code;
-    const atErp = await browser.submitForm(consent.url, consent.body, {}, {
-      submitter: { name: 'decision', value: 'approve' },
-      stopAt: (u) => u.origin === s.erp.issuer || u.origin === s.crm.issuer,
-    });
+    const atErp = await browser.submitForm(
+      consent.url,
+      consent.body,
+      {},
+      {
+        submitter: { name: 'decision', value: 'approve' },
+        stopAt: (u) => u.origin === s.erp.issuer || u.origin === s.crm.issuer,
+      },
+    );
     expect(atErp.stoppedAt!.origin).toBe(s.erp.issuer);
-    const { url } = await browser.authorize(atErp.stoppedAt!, { login: 'a.liddell', stopAt: (u) => u.href.startsWith(provider.redirectUrl) });
+    const { url } = await browser.authorize(atErp.stoppedAt!, {
+      login: 'a.liddell',
+      stopAt: (u) => u.href.startsWith(provider.redirectUrl),
+    });
     await transport.finishAuth(url.searchParams.get('code')!, url.searchParams.get('iss') ?? undefined);
     expect(s.crm.counters.code).toBe(crmCodes);
 

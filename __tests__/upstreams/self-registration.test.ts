@@ -213,3 +213,43 @@ describe('without clientId at an upstream that offers neither', () => {
     expect(res.text).toContain('offers neither dynamic registration');
   });
 });
+
+describe('without clientId, with consent on (issue 11)', () => {
+  it.each(['remote', 'local'] as const)('%s mode: the error page comes at /authorize, before any consent page', async (mode) => {
+    const at = await reserveProxy();
+    const idp = await startShapedIdp({
+      path: '',
+      offline,
+      client: { clientId: 'x', clientSecret: 'x-secret-0123456789abcdef', redirectUri: at.callback },
+    });
+    cleanup.push(() => idp.close());
+    const upstream = { provider: idp.issuer };
+    const oauth = createOAuthProxy({
+      issuer: at.issuer,
+      ...(mode === 'remote' ? upstream : { mode: 'local' as const, apps: [{ id: 'crm', ...upstream, required: true }] }),
+      secret: TEST_SECRET,
+      encryptionKey: TEST_VAULT_KEY,
+      logger: recordingLogger().logger,
+      store: new MemoryStore(),
+      consent: { enabled: true },
+      registration: { rateLimit: false },
+    });
+    cleanup.push(() => oauth.close());
+    const app = (await import('express')).default();
+    app.use('/oauth', oauth);
+    const server = app.listen(at.port, '127.0.0.1');
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    const client = await registerClient(at.issuer);
+    const res = await supertest(app).get('/oauth/authorize').query({
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: client.redirect_uris[0],
+      state: 's',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.text).toContain('offers neither dynamic registration');
+    expect(res.text).not.toContain('name="decision"');
+  });
+});
