@@ -28,7 +28,7 @@ export default {
       displayName: 'express4',
       testMatch: ['**/http/**/*.test.ts', '**/e2e/**/*.test.ts'],
       // The example runs in a child process on the real Express 5; once is enough.
-      testPathIgnorePatterns: ['/node_modules/', '/e2e/example\\.test\\.ts$'],
+      testPathIgnorePatterns: ['/node_modules/', '/e2e/example(-multi)?\\.test\\.ts$'],
       moduleNameMapper: { ...stripJs, '^express$': '<rootDir>/node_modules/express4' },
     },
     {

@@ -74,12 +74,19 @@ interface Case {
   id: string;
   label: string;
   path: string;
-  store: 'memory' | 'redis' | 'sdk' | 'fastmcp';
+  store: 'memory' | 'redis' | 'local' | 'sdk' | 'fastmcp';
   min?: number;
 }
 const CASES: Case[] = [
   { id: 'session-memory', label: 'requireSession() — MemoryStore', path: '/memory/mcp', store: 'memory', min: 0.9 },
   { id: 'session-redis', label: 'requireSession() — RedisStore', path: '/redis/mcp', store: 'redis', min: 0.9 },
+  {
+    id: 'session-app-local',
+    label: 'requireSession({ app }) — local mode, 3 linked apps, MemoryStore',
+    path: '/local/mcp-app',
+    store: 'local',
+    min: 0.9,
+  },
   { id: 'vault-memory', label: '+ tryGetToken() vault read — MemoryStore', path: '/memory/mcp-vault', store: 'memory', min: 0.85 },
   { id: 'vault-redis', label: '+ tryGetToken() vault read — RedisStore', path: '/redis/mcp-vault', store: 'redis', min: 0.75 },
   { id: 'sdk-bearer', label: 'SDK requireBearerAuth + jose HS256 (peer baseline)', path: '/sdk/mcp', store: 'sdk' },
@@ -175,6 +182,8 @@ async function main(): Promise<void> {
       tokens[store] = (await signIn(issuer, clients[store]!)).access_token; // a real sign-in through the stub upstream
     }
     tokens.sdk = tokens.memory!;
+    // Local mode: one sign-in links the three apps (three upstream round trips, chained).
+    tokens.local = (await signIn(ready.localIssuer, await registerClient(ready.localIssuer))).access_token;
     if (ready.fastmcpError) log(`fastmcp could not start (${ready.fastmcpError}): its rows are skipped`);
     if (ready.fastmcp) tokens.fastmcp = (await fastmcpSignIn(ready.fastmcp)).access_token;
     const cases = CASES.filter((c) => wanted(c.id) && tokens[c.store]);

@@ -6,6 +6,7 @@
  *
  *   GET /plain                 unprotected
  *   GET /memory/mcp            oauth.requireSession() (MemoryStore)
+ *   GET /local/mcp-app         oauth.requireSession({ app: 'a3' }) of a local-mode proxy, 3 linked apps (MemoryStore)
  *   GET /memory/mcp-vault      … + await req.upstreamTokens.tryGetToken()
  *   GET /redis/mcp(-vault)     the same on a RedisStore
  *   GET /sdk/mcp               the MCP SDK's requireBearerAuth with a jose HS256 verifier
@@ -41,6 +42,8 @@ export interface ServerReady {
   type: 'ready';
   base: string;
   issuers: { memory: string; redis?: string };
+  /** The local-mode proxy (3 apps) behind `/local/mcp-app`. */
+  localIssuer: string;
   /** Proxies whose upstream tokens always need a refresh. */
   refreshIssuers: { memory: string; redis?: string };
   /** Proxies whose upstream tokens need one refresh (then last an hour). */
@@ -169,6 +172,28 @@ async function main(): Promise<void> {
   route('/memory/mcp', memory.requireSession(), ok);
   route('/memory/mcp-vault', memory.requireSession(), okWithUpstreamToken);
   route('/sdk/mcp', sdk, ok);
+  // Local mode (issue 10): three apps, each "at its own IdP" (the same stub, three provider ids); a sign-in links all three.
+  const localStore = new MemoryStore({ logger });
+  const local = createOAuthProxy({
+    issuer: `${base}/local/oauth`,
+    mode: 'local',
+    apps: ['a1', 'a2', 'a3'].map((id) => ({
+      id,
+      provider: upstream.issuer,
+      clientId: 'bench-proxy',
+      clientSecret: 'bench-proxy-upstream-secret',
+      scopes: ['profile'],
+    })),
+    secret: BENCH_SECRET,
+    encryptionKey: BENCH_VAULT_KEY,
+    resource,
+    consent: { enabled: true },
+    registration: { rateLimit: false },
+    authorizeRateLimit: { windowMs: 60_000, limit: 1_000_000_000 },
+    logger,
+    store: localStore,
+  });
+  route('/local/mcp-app', local.requireSession({ app: 'a3' }), ok);
   const extraStores = [new MemoryStore({ logger }), new MemoryStore({ logger })];
   const memoryExp = proxy('memory-exp', extraStores[0]!, expiring.issuer);
   const memoryOnce = proxy('memory-once', extraStores[1]!, once.issuer);
@@ -221,6 +246,7 @@ async function main(): Promise<void> {
   }
 
   mount('/memory/oauth', memory);
+  mount('/local/oauth', local);
   mount('/memory-exp/oauth', memoryExp);
   mount('/memory-once/oauth', memoryOnce);
   if (redisProxy) mount('/redis/oauth', redisProxy);
@@ -232,6 +258,8 @@ async function main(): Promise<void> {
     closing = true;
     await memory.close();
     await memoryStore.close();
+    await local.close();
+    await localStore.close();
     for (const p of extraProxies) await p.close();
     for (const st of extraStores) await st.close();
     if (redisProxy) await redisProxy.close();
@@ -292,6 +320,7 @@ async function main(): Promise<void> {
     type: 'ready',
     base,
     issuers: issuers(''),
+    localIssuer: `${base}/local/oauth`,
     refreshIssuers: issuers('-exp'),
     onceIssuers: issuers('-once'),
     ...(redisError ? { redisError } : {}),

@@ -102,8 +102,13 @@ export async function signIn(issuer: string, clientId: string | undefined, onSte
   }
   const callback = await expectRedirect(await fetch(upstream, { redirect: 'manual' }), 'upstream authorize');
   await onStep?.('upstream');
-  const back = await expectRedirect(await fetch(callback, { redirect: 'manual', headers: { cookie } }), 'callback');
+  let back = await expectRedirect(await fetch(callback, { redirect: 'manual', headers: { cookie } }), 'callback');
   await onStep?.('callback');
+  // Local mode chains the apps' sign-ins: each callback but the last sends the browser to the next IdP.
+  while (!back.href.startsWith(CLIENT_REDIRECT_URI)) {
+    const next = await expectRedirect(await fetch(back, { redirect: 'manual' }), 'upstream authorize');
+    back = await expectRedirect(await fetch(next, { redirect: 'manual', headers: { cookie } }), 'callback');
+  }
   const code = back.searchParams.get('code');
   if (!code || back.searchParams.get('state') !== state) throw new Error(`callback: no code or wrong state in ${back.href}`);
 

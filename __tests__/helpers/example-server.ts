@@ -1,5 +1,5 @@
 /**
- * `npm start` (examples/server.ts) in a child process on a free port pair, as a user runs it.
+ * `npm start` (examples/server.ts), or another example script, in a child process on a free port pair, as a user runs it.
  * Resolves once `/ready` answers 200; `output()` is everything it printed so far.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,12 +13,20 @@ export interface ExampleServer {
   stop(): void;
 }
 
-export async function startExampleServer(env: Record<string, string> = {}): Promise<ExampleServer> {
-  const [port, idpPort] = [await freePort(), await freePort()];
+export async function startExampleServer(env: Record<string, string> = {}, script = 'examples/server.ts'): Promise<ExampleServer> {
+  const [port, idpPort, erpIdpPort] = [await freePort(), await freePort(), await freePort()];
   const base = `http://localhost:${port}`;
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/server.ts'], {
-    env: { ...process.env, PORT: String(port), IDP_PORT: String(idpPort), NODE_OPTIONS: '', ...env },
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      IDP_PORT: String(idpPort),
+      CRM_IDP_PORT: String(idpPort),
+      ERP_IDP_PORT: String(erpIdpPort),
+      NODE_OPTIONS: '',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const collect = (d: Buffer) => {
