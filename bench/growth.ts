@@ -9,8 +9,8 @@
  *  3. at each size, measures the hot path (`requireSession()`), the vault read and the `refresh_token`
  *     grant against the unprotected route, alternately, with the server's CPU per operation;
  *  4. reports bytes per session: `MEMORY USAGE` summed over each sampled session's keys, with one
- *     linked app and with three (simulated: three providers' vault records under one sid, written
- *     through the Vault API; multi-app sign-in is issue 10), and Redis' `used_memory` growth per session.
+ *     linked app and with three (local mode: three apps' vault records, tokens and sign-in claims, under
+ *     one sid, written by Grants.linkApp()), and Redis' `used_memory` growth per session.
  * Prints `RESULT <json>` on stdout; progress on stderr.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -247,7 +247,7 @@ async function main(): Promise<void> {
       bytes[`apps${apps}`] = total / n;
       bytes[`keysApps${apps}`] = keyCount / n;
       log(
-        `  MEMORY USAGE: ${(total / n).toFixed(0)} B per session over ${(keyCount / n).toFixed(1)} keys, ${apps} linked app${apps > 1 ? 's (simulated)' : ''}`,
+        `  MEMORY USAGE: ${(total / n).toFixed(0)} B per session over ${(keyCount / n).toFixed(1)} keys, ${apps} linked app${apps > 1 ? 's' : ''}`,
       );
     }
     out.bytes = bytes;

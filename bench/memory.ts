@@ -192,7 +192,7 @@ async function main(): Promise<void> {
   const perCount = [];
   const counts = values.sessions.split(',').map(Number);
   for (const n of counts) perCount.push(await perSession(n, template));
-  perCount.push(await perSession(counts[0]!, template, 3)); // three linked apps (simulated vault records, see createSession)
+  perCount.push(await perSession(counts[0]!, template, 3)); // three linked apps (Grants.linkApp, see createSession)
   const boundResult = await bound(Number(values.bound), template);
   const cache = await tokenCache(Number(values.cache));
 

@@ -438,7 +438,7 @@ async function main(): Promise<void> {
       tokenCache: { entries: number; bytesPerEntry: number };
     };
     for (const p of mem.perCount) {
-      const apps = p.apps > 1 ? `, ${p.apps} linked apps (simulated)` : '';
+      const apps = p.apps > 1 ? `, ${p.apps} linked apps` : '';
       rows.push({
         id: `memory-${p.sessions}${p.apps > 1 ? `-apps${p.apps}` : ''}`,
         case: `memory: ${p.sessions.toLocaleString('en-US')} live sessions in MemoryStore${apps}`,
@@ -566,7 +566,7 @@ async function main(): Promise<void> {
     });
     rows.push({
       id: 'redis-bytes-apps3',
-      case: 'Redis: bytes per live session, three linked apps (simulated vault records, issue 10)',
+      case: 'Redis: bytes per live session, three linked apps (local mode)',
       value: g.bytes.apps3!,
       unit: 'B/session',
       target: 'report',

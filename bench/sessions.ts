@@ -105,7 +105,8 @@ export async function createSession(
   const { pid, tokens, claims, clientId } = fakeSignIn(ctx);
   // callback.ts
   const holdMs = ctx.options.codeTtl * 1000 * 5;
-  const { sid } = await ctx.grants.create({ clientId, scope: 'profile', providerId: pid, tokens, claims }, holdMs);
+  const local = (o.apps ?? 1) > 1; // local mode keeps each app's sign-in claims with its tokens
+  const { sid } = await ctx.grants.create({ clientId, scope: 'profile', providerId: pid, tokens, claims }, holdMs, local);
   const code = await ctx.codes.issue({
     sid,
     clientId,
@@ -117,15 +118,15 @@ export async function createSession(
   const consumed = await ctx.codes.consume(code);
   await ctx.grants.activate(consumed.sid);
   await ctx.refreshTokens.issue({ sid, clientId, scope: consumed.scope });
-  // Linked apps (issue 10, not built yet): more providers' sealed token sets under the same sid, written
-  // through the Vault API as the token endpoint writes the first one. A simulation of their storage only.
+  // Linked apps (local mode, issue 10): each app's sealed tokens and sign-in claims under the same sid, written
+  // by Grants.linkApp() as a step-up's callback writes them.
   for (let app = 2; app <= (o.apps ?? 1); app++) {
     const more = {
       ...tokens,
       access_token: `up_at_${randomBytes(16).toString('base64url')}`,
       refresh_token: `up_rt_${randomBytes(16).toString('base64url')}`,
     };
-    await ctx.vault.put(sid, `${pid}-app${app}`, more, ctx.grants.vaultTtlMs(more));
+    await ctx.grants.linkApp(sid, `${pid}-app${app}`, { tokens: more, claims: { ...claims, sub: `${claims.sub}-app${app}` } });
   }
   // browser leg: one express-session record per browser that signed in
   const browserSid = randomBytes(24).toString('base64url');
