@@ -176,6 +176,23 @@ describe('skip an app at consent, link it later', () => {
     expect(claimsOf(refreshed.body.access_token)).toMatchObject({ sid: claimsOf(t.access_token).sid, authorized_apps: ['crm', 'erp'] });
   });
 
+  it('&app=erp on an ordinary authorization request asks for ERP as its scope would', async () => {
+    const browser = new TestBrowser();
+    const client = await registerClient(s.issuer);
+    const { challenge } = pkcePair();
+    const url = authorizeUrl(s.issuer, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      state: 'st',
+      challenge,
+      scope: 'crm',
+    });
+    url.searchParams.set('app', 'erp');
+    const page = await browser.get(url);
+    expect(page.status).toBe(200);
+    expect(page.body).toMatch(/type="checkbox" id="app-erp" name="app" value="erp" checked/);
+  });
+
   it('a link that was tampered with is refused with a page', async () => {
     const res = await fetch(`${s.issuer}/authorize?app=erp&link=v1.forged.AAAA.BBBB.CCCC`);
     expect(res.status).toBe(400);

@@ -89,6 +89,26 @@ describe('local mode options', () => {
   });
 });
 
+describe('app routes and the resource', () => {
+  it('an app route outside the resource answers 500 naming the fix (logged once); at or below it, the usual 401', async () => {
+    const log = recordingLogger();
+    const oauth = createOAuthProxy(local({ logger: log.logger }));
+    const web = express();
+    web.all('/api/erp', oauth.requireSession({ app: 'erp' }), (_req, res) => void res.send('no'));
+    web.all('/mcp/erp', oauth.requireSession({ app: 'erp' }), (_req, res) => void res.send('no'));
+    for (let i = 0; i < 2; i++) {
+      const res = await supertest(web).post('/api/erp');
+      expect(res.status).toBe(500);
+      expect(res.body.error_description).toContain('mount app routes at or below it (e.g. /mcp/erp)');
+    }
+    expect(log.lines.filter((l) => l.level === 'error')).toHaveLength(1);
+    const inside = await supertest(web).post('/mcp/erp');
+    expect(inside.status).toBe(401);
+    expect(inside.headers['www-authenticate']).toContain('scope="crm erp"'); // without incrementalAuth every app is required
+    await oauth.close();
+  });
+});
+
 describe('AppCatalog', () => {
   const catalog = new AppCatalog(parseOptions(local({ incrementalAuth: { enabled: true }, scopes: ['mcp:read', 'mcp:write'] })));
 

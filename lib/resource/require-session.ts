@@ -6,7 +6,7 @@ import type { EndedGrants } from '../grants/ended.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { Store } from '../stores/store.js';
 import type { ResolvedLogger } from '../logger.js';
-import { InsufficientScopeError, InvalidTokenError, TemporarilyUnavailableError } from '../errors.js';
+import { InsufficientScopeError, InvalidTokenError, ServerError, TemporarilyUnavailableError } from '../errors.js';
 import { sendBearerError, sendJsonError } from '../http/respond.js';
 import type { TokenBroker } from '../grants/token-broker.js';
 import type { AppCatalog } from '../grants/catalog.js';
@@ -84,6 +84,30 @@ function routeApp(ctx: ResourceGuardDeps, app: unknown): string | undefined {
   if (typeof app !== 'string' || !known.includes(app))
     throw new TypeError(`requireSession(opts): "opts.app" must be one of ${known.map((a) => `"${a}"`).join(', ')}`);
   return app;
+}
+
+/**
+ * An app route must sit at or below the resource: MCP clients accept protected-resource metadata
+ * only for the route's URL or a parent of it, so elsewhere every client would fail to sign in, with
+ * no hint why. Such a route answers 500 naming the fix (logged once), instead of a 401 nobody can act on.
+ */
+function appRouteOutsideResource(
+  ctx: ResourceGuardDeps,
+  app: string | undefined,
+  resource: URL,
+): ((req: Request, res: Response) => boolean) | undefined {
+  if (app === undefined || !ctx.catalog.local) return undefined;
+  const base = resource.pathname.replace(/\/$/, '');
+  let warned = false;
+  return (req, res) => {
+    const path = (req.originalUrl ?? req.url).split('?', 1)[0]!;
+    if (path === base || path.startsWith(`${base}/`) || base === '') return false;
+    const message = `requireSession({ app: "${app}" }) is mounted at ${path}, outside the resource ${resource.href}: mount app routes at or below it (e.g. ${base}/${app}), or give this API its own proxy and "resource"`;
+    if (!warned) ctx.logger.error({ app, path }, message);
+    warned = true;
+    sendJsonError(res, new ServerError(message));
+    return true;
+  };
 }
 
 /** Freezes a JSON value (the upstream claims) and everything in it. */
@@ -193,7 +217,9 @@ export function sessionMiddleware(ctx: ResourceGuardDeps, opts: RequireSessionOp
     req.upstreamTokens = (auth.extra as unknown as SessionAuthExtra).upstreamTokens;
     next();
   };
+  const outside = appRouteOutsideResource(ctx, app, resourceUrl);
   const check: RequestHandler = (req, res, next) => {
+    if (outside?.(req, res)) return;
     const header = req.headers.authorization;
     if (!header || !/^bearer /i.test(header)) return unauthorized(res);
     if (!store.available)
