@@ -67,6 +67,7 @@ export {
   escapeHtml,
   renderConsentPage,
   renderErrorPage,
+  renderNoticePage,
   errorPageText,
   DEFAULT_SCOPE_DESCRIPTIONS,
   PAGE_SECURITY_HEADERS,
