@@ -58,7 +58,7 @@ export async function showConsent(
       redirectHost: redirectHost(redirect),
       ...(client.verified_domain ? { verifiedDomain: client.verified_domain } : {}),
       scopes: txn.scope.split(' '),
-      ...(ctx.options.consent.scopeDescriptions ? { scopeDescriptions: ctx.options.consent.scopeDescriptions } : {}),
+      ...scopeWords(ctx, txn),
       resourceName: resourceName(ctx),
       resourceUrl: ctx.urls.resource,
       providerName: ctx.upstreams.primary.displayName,
@@ -68,6 +68,13 @@ export async function showConsent(
       ...(txn.offered ? { apps: consentApps(ctx, txn) } : {}),
     }),
   );
+}
+
+/** Scope descriptions for the page: local mode describes each app's scope by the app's name; the option overrides. */
+function scopeWords(ctx: ConsentDeps, txn: Transaction): { scopeDescriptions?: Record<string, string> } {
+  const apps = txn.offered ? Object.fromEntries(ctx.catalog.all().map((a) => [a.scope!, `Use ${a.name} as you`])) : {};
+  const words = { ...apps, ...ctx.options.consent.scopeDescriptions };
+  return Object.keys(words).length ? { scopeDescriptions: words } : {};
 }
 
 /** The apps of a local-mode consent page: a `?app=` link's app cannot be unticked (approve or deny is the choice). */
