@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from '@jest/globals';
 import supertest from 'supertest';
-import { createOAuthProxy, MemoryStore, type Store } from '../../lib/index.js';
+import { createOAuthProxy, MemoryStore, type OAuthProxy, type Store } from '../../lib/index.js';
 import { keys } from '../../lib/stores/keys.js';
 import { TestBrowser } from '../helpers/browser.js';
 import { callTool, connectMcpClient } from '../helpers/mcp.js';
@@ -172,6 +172,23 @@ describe('Client ID Metadata Document at an upstream that supports it', () => {
   });
 });
 
+/** Mounts `oauth` at `at`, registers a client and sends it to `/authorize`; the response. */
+async function authorizeAt(at: { port: number; issuer: string }, oauth: OAuthProxy) {
+  const app = (await import('express')).default();
+  app.use('/oauth', oauth);
+  const server = app.listen(at.port, '127.0.0.1');
+  cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+  const client = await registerClient(at.issuer);
+  return supertest(app).get('/oauth/authorize').query({
+    response_type: 'code',
+    client_id: client.client_id,
+    redirect_uri: client.redirect_uris[0],
+    state: 's',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
+  });
+}
+
 describe('without clientId at an upstream that offers neither', () => {
   it('creation succeeds, ready() reports the upstream unavailable, /authorize renders an error page naming "clientId"', async () => {
     const at = await reserveProxy();
@@ -194,19 +211,7 @@ describe('without clientId at an upstream that offers neither', () => {
     });
     cleanup.push(() => oauth.close());
     expect(await oauth.ready()).toEqual({ ready: false, store: 'ok', upstream: 'unavailable' });
-    const app = (await import('express')).default();
-    app.use('/oauth', oauth);
-    const server = app.listen(at.port, '127.0.0.1');
-    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
-    const client = await registerClient(at.issuer);
-    const res = await supertest(app).get('/oauth/authorize').query({
-      response_type: 'code',
-      client_id: client.client_id,
-      redirect_uri: client.redirect_uris[0],
-      state: 's',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-    });
+    const res = await authorizeAt(at, oauth);
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.headers['content-type']).toMatch(/text\/html/);
     expect(res.text).toContain('clientId');
@@ -235,19 +240,7 @@ describe('without clientId, with consent on (issue 11)', () => {
       registration: { rateLimit: false },
     });
     cleanup.push(() => oauth.close());
-    const app = (await import('express')).default();
-    app.use('/oauth', oauth);
-    const server = app.listen(at.port, '127.0.0.1');
-    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
-    const client = await registerClient(at.issuer);
-    const res = await supertest(app).get('/oauth/authorize').query({
-      response_type: 'code',
-      client_id: client.client_id,
-      redirect_uri: client.redirect_uris[0],
-      state: 's',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-    });
+    const res = await authorizeAt(at, oauth);
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.text).toContain('offers neither dynamic registration');
     expect(res.text).not.toContain('name="decision"');

@@ -94,13 +94,5 @@ async function callback(ctx: CallbackDeps, req: Request, res: Response): Promise
     { clientId: txn.clientId, scope: txn.scope, providerId: ctx.upstreams.primary.id, ...signIn },
     holdMs,
   );
-  const code = await ctx.codes.issue({
-    sid,
-    clientId: txn.clientId,
-    redirectUri: txn.redirectUri,
-    codeChallenge: txn.codeChallenge,
-    scope: txn.scope,
-  });
-  ctx.logger.info({ client_id: txn.clientId, sid }, 'sign-in completed');
-  sendCode(res, txn, code, ctx.urls.issuer);
+  await sendCode(ctx, res, txn, sid);
 }

@@ -73,23 +73,23 @@ export async function continueChain(ctx: ChainDeps, req: Request, res: Response,
     sendPage(res, 200, renderNoticePage(`${names} connected`, `${names} is now connected. Go back to your app and try again.`));
     return;
   }
-  const code = await ctx.codes.issue({
-    sid,
-    clientId: txn.clientId,
-    redirectUri: txn.redirectUri,
-    codeChallenge: txn.codeChallenge,
-    scope: txn.scope,
-  });
-  ctx.logger.info({ client_id: txn.clientId, sid }, 'sign-in completed');
-  sendCode(res, txn, code, ctx.urls.issuer);
+  await sendCode(ctx, res, txn, sid);
 }
 
-/** Internal: the authorization response (RFC 6749 §4.1.2, with RFC 9207 `iss`). */
-export function sendCode(res: Response, txn: Transaction, code: string, issuer: string): void {
-  const url = new URL(txn.redirectUri);
+/** Internal: issues the one-time code for grant `sid` and sends the authorization response (RFC 6749 §4.1.2, with RFC 9207 `iss`). */
+export async function sendCode(
+  ctx: Pick<EndpointServices, 'codes' | 'logger' | 'urls'>,
+  res: Response,
+  txn: Transaction,
+  sid: string,
+): Promise<void> {
+  const { clientId, redirectUri, codeChallenge, scope } = txn;
+  const code = await ctx.codes.issue({ sid, clientId, redirectUri, codeChallenge, scope });
+  ctx.logger.info({ client_id: clientId, sid }, 'sign-in completed');
+  const url = new URL(redirectUri);
   url.searchParams.set('code', code);
   if (txn.state !== undefined) url.searchParams.set('state', txn.state);
-  url.searchParams.set('iss', issuer);
+  url.searchParams.set('iss', ctx.urls.issuer);
   res.set('Cache-Control', 'no-store').redirect(302, url.href);
 }
 
