@@ -36,9 +36,9 @@ export interface ProxyContext extends EndpointServices {
 /** Internal: builds the proxy's services from parsed options. */
 export function createContext(o: ParsedOptions): ProxyContext {
   const logger = resolveLogger(o.logger);
-  const clock = (o.clock as (() => number) | undefined) ?? Date.now;
-  const random = (o.randomBytes as RandomBytes | undefined) ?? defaultRandomBytes;
-  const fetchImpl = (o.fetch as typeof fetch | undefined) ?? globalThis.fetch;
+  const clock = o.clock ?? Date.now;
+  const random = o.randomBytes ?? defaultRandomBytes;
+  const fetchImpl = o.fetch ?? globalThis.fetch;
   const secrets = toList(o.secret) ?? ephemeral('secret', random, logger);
   const encryptionKeys = toList(o.encryptionKey) ?? ephemeral('encryptionKey', random, logger);
   const urls = deriveUrls(o);
@@ -125,7 +125,7 @@ export function createContext(o: ParsedOptions): ProxyContext {
       ttlMs: o.authorizationTtl * 6000,
       authorizeUrl: urls.authorize,
     }),
-    clients: new Clients({ store, clock, random, options: o, fetch: o.fetch as typeof fetch | undefined, logger }),
+    clients: new Clients({ store, clock, random, options: o, fetch: o.fetch, logger }),
     cookieSecrets: secrets.map((s) => deriveKey(s, 'browser-session-cookie').toString('base64url')),
     consentEnabled,
   };

@@ -6,7 +6,7 @@ import type { RateLimitDeps } from './rate-limit.js';
 import type { RegisteredClient } from '../clients/types.js';
 import { AccessDeniedError, OAuthError } from '../errors.js';
 import { randomToken, safeEqual } from '../crypto.js';
-import { renderConsentPage, type ConsentApp, type ConsentPageRenderer } from '../consent/render.js';
+import { renderConsentPage, type ConsentApp } from '../consent/render.js';
 import { chooseApps } from './authorize-apps.js';
 import { continueChain, proceed, type ChainDeps } from './chain.js';
 import { browserSession, browserState, saveSession, type Transaction } from './browser-session.js';
@@ -45,7 +45,7 @@ export async function showConsent(
   const csrf = randomToken(ctx.random);
   state.consent = Object.fromEntries([...open, [txn.id, { txn, csrf, expires: now + ctx.options.authorizationTtl * 1000 }]]);
   await saveSession(req);
-  const render = (ctx.options.consent.render as ConsentPageRenderer | undefined) ?? renderConsentPage;
+  const render = ctx.options.consent.render ?? renderConsentPage;
   const redirect = new URL(txn.redirectUri);
   sendPage(
     res,

@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import type { Store } from '../stores/store.js';
 import type { Logger } from '../logger.js';
-import type { OAuthProxyOptions } from './types.js';
+import type {
+  ClientMetadataDocumentConfig,
+  ConsentConfig,
+  IncrementalAuthConfig,
+  OAuthProxyOptions,
+  RateLimitConfig,
+  RegistrationConfig,
+  UpstreamRegistrationConfig,
+} from './types.js';
+import { documents } from './documented.js';
 import { resolveApps, type ResolvedModel } from './apps.js';
 import { appSchema, fn, httpUrl, providerConfigSchema, refreshSchema, scopeToken } from './fields.js';
 import {
@@ -34,124 +43,113 @@ const secretValue = z
     `must be at least ${MIN_SECRET_BYTES} bytes; generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`,
   );
 const secretList = z.union([secretValue, z.array(secretValue).min(1)]);
+/** A `RateLimitConfig` with these defaults, or `false`. */
+const rateLimit = (d: { windowMs: number; limit: number }) =>
+  z
+    .union([
+      z.literal(false),
+      documents<RateLimitConfig>()(
+        z
+          .object({ windowMs: z.number().int().positive().default(d.windowMs), limit: z.number().int().positive().default(d.limit) })
+          .strict(),
+      ),
+    ])
+    .default({ ...d });
+const REGISTRATION_RATE_LIMIT = { windowMs: 15 * 60_000, limit: 20 };
 
-/** The zod schema. Exported for tooling; {@link parseOptions} is what the proxy uses. */
-export const optionsSchema = z
-  .object({
-    issuer: httpUrl.refine((s) => {
-      const u = parseUrl(s);
-      return !u || (!u.search && !u.hash && !s.endsWith('/') && u.href.replace(/\/$/, '') === s);
-    }, 'must have no query, fragment or trailing slash, and be written canonically (lower-case scheme and host)'),
-    mode: z.enum(['remote', 'local']).default('remote'),
-    provider: httpUrl.optional(),
-    clientId: z.string().min(1).optional(),
-    clientSecret: z.string().min(1).optional(),
-    scopes: z.array(scopeToken).optional(),
-    apps: z.array(appSchema).min(1).optional(),
-    incrementalAuth: z
-      .object({ enabled: z.boolean().default(false) })
-      .strict()
-      .optional(),
-    providerConfig: providerConfigSchema.optional(),
-    consent: z
-      .object({
-        enabled: z.boolean().optional(),
-        rememberFor: z.number().int().min(0).default(DEFAULT_CONSENT_REMEMBER),
-        render: fn.optional(),
-        scopeDescriptions: z.record(z.string(), z.string().min(1).max(200)).optional(),
-      })
-      .strict()
-      .default({ rememberFor: DEFAULT_CONSENT_REMEMBER }),
-    refresh: refreshSchema.default({ enabled: true, skewSeconds: DEFAULT_REFRESH_SKEW }),
-    secret: secretList.optional(),
-    encryptionKey: secretList.optional(),
-    store: z
-      .custom<Store>(
-        (v) =>
-          !!v &&
-          typeof v === 'object' &&
-          ['get', 'set', 'add', 'take', 'delete', 'deleteIf', 'renewIf', 'ping'].every(
-            (m) => typeof (v as Record<string, unknown>)[m] === 'function',
-          ),
-        'must implement the Store interface (get, set, add, take, delete, deleteIf, renewIf, ping)',
-      )
-      .optional(),
-    resource: httpUrl.refine((s) => !parseUrl(s)?.hash, 'must have no fragment').optional(),
-    resourceName: z.string().min(1).max(100).optional(),
-    scopeHierarchy: z
-      .record(
-        z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'keys must be valid scope tokens'),
-        z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token')),
-      )
-      .optional(),
-    accessTokenTtl: seconds(24 * 3600).default(DEFAULT_ACCESS_TOKEN_TTL),
-    refreshTokenTtl: seconds().default(DEFAULT_REFRESH_TOKEN_TTL),
-    refreshTokenGracePeriod: z.number().int().min(0).max(300).default(DEFAULT_REFRESH_TOKEN_GRACE_PERIOD),
-    authorizationTtl: seconds(3600).default(DEFAULT_AUTHORIZATION_TTL),
-    codeTtl: seconds(600).default(DEFAULT_CODE_TTL),
-    registration: z
-      .object({
-        enabled: z.boolean().default(true),
-        rateLimit: z
-          .union([
-            z.literal(false),
-            z
-              .object({
-                windowMs: z
-                  .number()
-                  .int()
-                  .positive()
-                  .default(15 * 60_000),
-                limit: z.number().int().positive().default(20),
-              })
-              .strict(),
-          ])
-          .default({ windowMs: 15 * 60_000, limit: 20 }),
-        unusedTtl: seconds().default(DEFAULT_UNUSED_CLIENT_TTL),
-        ttl: seconds().default(DEFAULT_CLIENT_TTL),
-        upstream: z
-          .object({ initialAccessToken: z.string().min(1).optional(), clientName: z.string().min(1).max(200).optional() })
-          .strict()
-          .optional(),
-      })
-      .strict()
-      .default({
+/**
+ * The zod schema. Exported for tooling; {@link parseOptions} is what the proxy uses. Its input
+ * type is checked against the documented `OAuthProxyOptions` (the source) at compile time, and
+ * so is every object schema in it against its own interface (see ./documented.ts).
+ */
+export const optionsSchema = documents<OAuthProxyOptions>()(
+  z
+    .object({
+      issuer: httpUrl.refine((s) => {
+        const u = parseUrl(s);
+        return !u || (!u.search && !u.hash && !s.endsWith('/') && u.href.replace(/\/$/, '') === s);
+      }, 'must have no query, fragment or trailing slash, and be written canonically (lower-case scheme and host)'),
+      mode: z.enum(['remote', 'local']).default('remote'),
+      provider: httpUrl.optional(),
+      clientId: z.string().min(1).optional(),
+      clientSecret: z.string().min(1).optional(),
+      scopes: z.array(scopeToken).optional(),
+      apps: z.array(appSchema).min(1).optional(),
+      incrementalAuth: documents<IncrementalAuthConfig>()(z.object({ enabled: z.boolean().default(false) }).strict()).optional(),
+      providerConfig: providerConfigSchema.optional(),
+      consent: documents<ConsentConfig>()(
+        z
+          .object({
+            enabled: z.boolean().optional(),
+            rememberFor: z.number().int().min(0).default(DEFAULT_CONSENT_REMEMBER),
+            render: fn<ConsentConfig['render']>().optional(),
+            scopeDescriptions: z.record(z.string(), z.string().min(1).max(200)).optional(),
+          })
+          .strict(),
+      ).default({ rememberFor: DEFAULT_CONSENT_REMEMBER }),
+      refresh: refreshSchema.default({ enabled: true, skewSeconds: DEFAULT_REFRESH_SKEW }),
+      secret: secretList.optional(),
+      encryptionKey: secretList.optional(),
+      store: z
+        .custom<Store>(
+          (v) =>
+            !!v &&
+            typeof v === 'object' &&
+            ['get', 'set', 'add', 'take', 'delete', 'deleteIf', 'renewIf', 'ping'].every(
+              (m) => typeof (v as Record<string, unknown>)[m] === 'function',
+            ),
+          'must implement the Store interface (get, set, add, take, delete, deleteIf, renewIf, ping)',
+        )
+        .optional(),
+      resource: httpUrl.refine((s) => !parseUrl(s)?.hash, 'must have no fragment').optional(),
+      resourceName: z.string().min(1).max(100).optional(),
+      scopeHierarchy: z
+        .record(
+          z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'keys must be valid scope tokens'),
+          z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a valid scope token')),
+        )
+        .optional(),
+      accessTokenTtl: seconds(24 * 3600).default(DEFAULT_ACCESS_TOKEN_TTL),
+      refreshTokenTtl: seconds().default(DEFAULT_REFRESH_TOKEN_TTL),
+      refreshTokenGracePeriod: z.number().int().min(0).max(300).default(DEFAULT_REFRESH_TOKEN_GRACE_PERIOD),
+      authorizationTtl: seconds(3600).default(DEFAULT_AUTHORIZATION_TTL),
+      codeTtl: seconds(600).default(DEFAULT_CODE_TTL),
+      registration: documents<RegistrationConfig>()(
+        z
+          .object({
+            enabled: z.boolean().default(true),
+            rateLimit: rateLimit(REGISTRATION_RATE_LIMIT),
+            unusedTtl: seconds().default(DEFAULT_UNUSED_CLIENT_TTL),
+            ttl: seconds().default(DEFAULT_CLIENT_TTL),
+            upstream: documents<UpstreamRegistrationConfig>()(
+              z.object({ initialAccessToken: z.string().min(1).optional(), clientName: z.string().min(1).max(200).optional() }).strict(),
+            ).optional(),
+          })
+          .strict(),
+      ).default({
         enabled: true,
-        rateLimit: { windowMs: 15 * 60_000, limit: 20 },
+        rateLimit: { ...REGISTRATION_RATE_LIMIT },
         unusedTtl: DEFAULT_UNUSED_CLIENT_TTL,
         ttl: DEFAULT_CLIENT_TTL,
       }),
-    allowedRedirectUris: z.array(z.union([z.string().min(1), z.instanceof(RegExp)])).optional(),
-    clientMetadataDocuments: z
-      .object({
-        enabled: z.boolean().default(true),
-        allowPrivateAddresses: z.boolean().default(false),
-      })
-      .strict()
-      .default({ enabled: true, allowPrivateAddresses: false }),
-    authorizeRateLimit: z
-      .union([
-        z.literal(false),
-        z
-          .object({
-            windowMs: z.number().int().positive().default(DEFAULT_AUTHORIZE_RATE_LIMIT.windowMs),
-            limit: z.number().int().positive().default(DEFAULT_AUTHORIZE_RATE_LIMIT.limit),
-          })
-          .strict(),
-      ])
-      .default({ ...DEFAULT_AUTHORIZE_RATE_LIMIT }),
-    corsOrigins: z.union([z.literal('*'), z.array(z.string().min(1))]).default('*'),
-    logger: z
-      .custom<Logger>(
-        (v) => !!v && typeof v === 'object' && ['warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
-        'must be a pino-compatible logger with at least warn() and error()',
-      )
-      .optional(),
-    clock: fn.optional(),
-    fetch: fn.optional(),
-    randomBytes: fn.optional(),
-  })
-  .strict();
+      allowedRedirectUris: z.array(z.union([z.string().min(1), z.instanceof(RegExp)])).optional(),
+      clientMetadataDocuments: documents<ClientMetadataDocumentConfig>()(
+        z.object({ enabled: z.boolean().default(true), allowPrivateAddresses: z.boolean().default(false) }).strict(),
+      ).default({ enabled: true, allowPrivateAddresses: false }),
+      authorizeRateLimit: rateLimit(DEFAULT_AUTHORIZE_RATE_LIMIT),
+      corsOrigins: z.union([z.literal('*'), z.array(z.string().min(1))]).default('*'),
+      logger: z
+        .custom<Logger>(
+          (v) => !!v && typeof v === 'object' && ['warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
+          'must be a pino-compatible logger with at least warn() and error()',
+        )
+        .optional(),
+      clock: fn<OAuthProxyOptions['clock']>().optional(),
+      fetch: fn<OAuthProxyOptions['fetch']>().optional(),
+      randomBytes: fn<OAuthProxyOptions['randomBytes']>().optional(),
+    })
+    .strict(),
+);
 
 /**
  * Options after parsing, with defaults applied and the mode resolved into apps
@@ -199,7 +197,3 @@ function invalid(issues: { path: (string | number)[]; message: string }[]): Type
   (err as TypeError & { code: string }).code = 'ERR_INVALID_OPTION';
   return err;
 }
-
-// Keeps the documented interfaces and the schema in step at compile time, in both modes.
-type _Check = OAuthProxyOptions extends z.input<typeof optionsSchema> ? true : never;
-export const _optionsInSync: _Check = true;

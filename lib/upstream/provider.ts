@@ -1,5 +1,5 @@
 import * as oidc from 'openid-client';
-import { deriveProviderId, type ProviderConfig } from '../options.js';
+import { deriveProviderId } from '../options.js';
 import type { ResolvedLogger } from '../logger.js';
 import { describeError } from '../logger.js';
 import type { UpstreamTokenSet } from '../vault/vault.js';
@@ -61,8 +61,8 @@ export class UpstreamProvider {
     return new URL(this.#o.provider).host;
   }
 
-  get #pc(): UpstreamOptions['providerConfig'] & Pick<ProviderConfig, 'profile' | 'tokenClaims' | 'revoke'> {
-    return this.#o.providerConfig as UpstreamOptions['providerConfig'] & Pick<ProviderConfig, 'profile' | 'tokenClaims' | 'revoke'>;
+  get #pc(): UpstreamOptions['providerConfig'] {
+    return this.#o.providerConfig;
   }
 
   async authorizationUrl(p: { redirectUri: string; state: string; nonce: string; codeChallenge: string }): Promise<URL> {
