@@ -44,7 +44,7 @@ describe('revocation and logout across instances (Redis)', () => {
     expect(
       await redis.clients[0]!.exists([
         redis.key(storeNamespace(stack.issuer) + keys.vault(sid, 'upstream')),
-        redis.key(storeNamespace(stack.issuer) + keys.session(sid)),
+        redis.key(storeNamespace(stack.issuer) + keys.grant(sid)),
       ]),
     ).toBe(0);
   };

@@ -57,7 +57,7 @@ describe('RedisStore on Redis Cluster', () => {
     const store = new RedisStore({ client, prefix });
     const sid = 'session-1234';
     const namespace = storeNamespace('https://mcp.example.com/oauth'); // the proxy's own, before every key
-    const sessionKeys = [keys.session(sid), keys.vault(sid, 'upstream'), keys.vault(sid, 'github'), keys.refreshLock(sid, 'upstream')].map(
+    const sessionKeys = [keys.grant(sid), keys.vault(sid, 'upstream'), keys.vault(sid, 'github'), keys.refreshLock(sid, 'upstream')].map(
       (k) => namespace + k,
     );
     for (const key of sessionKeys) await store.set(key, 'v', 60_000);

@@ -128,7 +128,7 @@ export function unbindPending(req: Request, stateHash: string): boolean {
   return true;
 }
 
-/** Saves the session explicitly before a redirect, so the next request (maybe on another instance) sees it. */
-export function saveSession(req: Request): Promise<void> {
+/** Saves the browser session (express-session) explicitly before a redirect, so the next request (maybe on another instance) sees it. */
+export function saveBrowserSession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
 }

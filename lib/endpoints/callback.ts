@@ -4,7 +4,7 @@ import type { BrowserSessionDeps } from './browser-session.js';
 import { AccessDeniedError, InvalidRequestError, OAuthError } from '../errors.js';
 import { sha256 } from '../crypto.js';
 import { UpstreamRefused, UpstreamTransient } from '../upstream/provider.js';
-import { browserSession, rememberApproval, saveSession, unbindPending } from './browser-session.js';
+import { browserSession, rememberApproval, saveBrowserSession, unbindPending } from './browser-session.js';
 import { handle, pageErrorHandler, redirectWithError, sendErrorPage, toOAuthError } from '../http/respond.js';
 import { linkAndContinue, sendCode, UNREDEEMED_FACTOR, type ChainDeps } from './chain.js';
 
@@ -54,7 +54,7 @@ async function callback(ctx: CallbackDeps, req: Request, res: Response): Promise
       ),
     );
   }
-  await saveSession(req);
+  await saveBrowserSession(req);
   const { txn, nonce, codeVerifier } = pending;
   // A `?app=` link has no client waiting for a redirect: its errors are pages.
   const back = (err: OAuthError) =>
@@ -88,7 +88,7 @@ async function callback(ctx: CallbackDeps, req: Request, res: Response): Promise
 
   if (pending.app !== undefined) return linkAndContinue(ctx, req, res, txn, pending.app, signIn);
   rememberApproval(ctx, req, txn.clientId);
-  await saveSession(req);
+  await saveBrowserSession(req);
   const holdMs = ctx.options.codeTtl * 1000 * UNREDEEMED_FACTOR;
   const { sid } = await ctx.grants.create(
     { clientId: txn.clientId, scope: txn.scope, providerId: ctx.upstreams.primary.id, ...signIn },

@@ -7,7 +7,7 @@ import { UpstreamRefused } from '../upstream/provider.js';
 import { chooseApps, type AppPlanDeps } from './authorize-apps.js';
 import { renderNoticePage } from '../consent/render.js';
 import { sendErrorPage, sendPage, toOAuthError } from '../http/respond.js';
-import { rememberApproval, rememberGrant, saveSession, type Transaction } from './browser-session.js';
+import { rememberApproval, rememberGrant, saveBrowserSession, type Transaction } from './browser-session.js';
 import { startUpstream } from './upstream-redirect.js';
 
 /** Internal: the collaborators the sign-in chain uses. */
@@ -67,7 +67,7 @@ export async function continueChain(ctx: ChainDeps, req: Request, res: Response,
   if (sid === undefined) throw new TypeError('continueChain: a chain ends with a grant');
   rememberGrant(ctx, req, txn.clientId, sid);
   rememberApproval(ctx, req, txn.clientId);
-  await saveSession(req);
+  await saveBrowserSession(req);
   if (txn.linkOnly) {
     const names = (txn.offered ?? []).map((id) => ctx.catalog.get(id)?.name ?? id).join(', ');
     sendPage(res, 200, renderNoticePage(`${names} connected`, `${names} is now connected. Go back to your app and try again.`));

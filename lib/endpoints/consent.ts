@@ -9,7 +9,7 @@ import { randomToken, safeEqual } from '../crypto.js';
 import { renderConsentPage, type ConsentApp } from '../consent/render.js';
 import { chooseApps } from './authorize-apps.js';
 import { continueChain, proceed, type ChainDeps } from './chain.js';
-import { browserSession, browserState, saveSession, type Transaction } from './browser-session.js';
+import { browserSession, browserState, saveBrowserSession, type Transaction } from './browser-session.js';
 import { handle, pageErrorHandler, redirectWithError, sendErrorPage, sendPage } from '../http/respond.js';
 import { startUpstream } from './upstream-redirect.js';
 import { storeRateLimit } from './rate-limit.js';
@@ -44,7 +44,7 @@ export async function showConsent(
     .slice(-(MAX_OPEN_CONSENTS - 1));
   const csrf = randomToken(ctx.random);
   state.consent = Object.fromEntries([...open, [txn.id, { txn, csrf, expires: now + ctx.options.authorizationTtl * 1000 }]]);
-  await saveSession(req);
+  await saveBrowserSession(req);
   const render = ctx.options.consent.render ?? renderConsentPage;
   const redirect = new URL(txn.redirectUri);
   sendPage(
@@ -160,14 +160,14 @@ async function decide(ctx: DecideDeps, req: Request, res: Response): Promise<voi
   delete state.consent[txnId];
   const { txn } = entry;
   if (entry.expires <= ctx.clock()) {
-    await saveSession(req);
+    await saveBrowserSession(req);
     return sendErrorPage(
       res,
       new OAuthError('invalid_request', 'The consent page expired. Start the sign-in again from your application.', 400),
     );
   }
   if (body.decision !== 'approve') {
-    await saveSession(req);
+    await saveBrowserSession(req);
     ctx.logger.info({ client_id: txn.clientId }, 'consent denied');
     if (txn.linkOnly) return sendErrorPage(res, new AccessDeniedError('You chose not to connect the app. Nothing was changed.'));
     return redirectWithError(res, txn.redirectUri, new AccessDeniedError('The user denied the request'), txn.state, ctx.urls.issuer);

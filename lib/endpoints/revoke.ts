@@ -23,7 +23,7 @@ export function revokeEndpoint(ctx: RevokeDeps): Router {
       const client = await ctx.clients.authenticate(presentedCredentials(req.headers.authorization, body));
       const token = body.token;
       if (!token) throw new InvalidRequestError('token is required');
-      const sid = await sessionOf(ctx, token, client.client_id, body.token_type_hint);
+      const sid = await grantOf(ctx, token, client.client_id, body.token_type_hint);
       if (sid) await ctx.grants.end(sid, 'revoked by client');
       res.set({ 'Cache-Control': 'no-store' }).status(200).end();
     } catch (err) {
@@ -33,7 +33,7 @@ export function revokeEndpoint(ctx: RevokeDeps): Router {
   return router;
 }
 
-async function sessionOf(ctx: RevokeDeps, token: string, clientId: string, hint: string | undefined): Promise<string | undefined> {
+async function grantOf(ctx: RevokeDeps, token: string, clientId: string, hint: string | undefined): Promise<string | undefined> {
   const asRefresh = async () => {
     const r = await ctx.refreshTokens.lookup(token);
     return r && r.clientId === clientId ? r.sid : undefined;

@@ -84,15 +84,15 @@ async function authorizationCode(
   }
   // Atomic. A replay gets invalid_grant; it ends the session only for the same client with the right verifier, after the retry window.
   const consumed = await ctx.codes.consume(code, { clientId: client.client_id, challenge: pkceChallenge(verifier) });
-  const session = await ctx.grants.activate(consumed.sid);
-  if (!session) throw new InvalidGrantError('The sign-in behind this code has expired; sign in again');
+  const grant = await ctx.grants.activate(consumed.sid);
+  if (!grant) throw new InvalidGrantError('The sign-in behind this code has expired; sign in again');
   await ctx.clients.markUsed(client);
   return issue(
     ctx,
-    session,
+    grant,
     client.client_id,
     consumed.scope,
-    await ctx.refreshTokens.issue({ sid: session.sid, clientId: client.client_id, scope: consumed.scope }),
+    await ctx.refreshTokens.issue({ sid: grant.sid, clientId: client.client_id, scope: consumed.scope }),
   );
 }
 
@@ -112,10 +112,10 @@ async function refreshToken(ctx: TokenDeps, client: RegisteredClient, body: Reco
       throw new InvalidScopeError('scope must be a subset of the originally granted scope');
     scope = asked.join(' ');
   }
-  const session = await ctx.grants.get(record.sid);
-  if (!session) throw new InvalidGrantError('The session has ended; sign in again');
+  const grant = await ctx.grants.get(record.sid);
+  if (!grant) throw new InvalidGrantError('The session has ended; sign in again');
   await ctx.clients.markUsed(client);
-  return issue(ctx, session, client.client_id, scope, token);
+  return issue(ctx, grant, client.client_id, scope, token);
 }
 
 /** Local mode: a grant's scope with the app scopes recomputed from the vault (apps linked since, in; apps whose link ended, out). */
@@ -124,29 +124,29 @@ async function widenedScope(ctx: TokenDeps, sid: string, scope: string): Promise
   return ctx.catalog.scopeFor(await ctx.grants.linkedApps(sid), extras, offline);
 }
 
-async function issue(ctx: TokenDeps, session: GrantRecord, clientId: string, asked: string, refresh: string): Promise<TokenResponse> {
+async function issue(ctx: TokenDeps, grant: GrantRecord, clientId: string, asked: string, refresh: string): Promise<TokenResponse> {
   let scope = asked;
   let authorizedApps: string[] | undefined;
   if (ctx.catalog.local) {
     // authorized_apps comes from the server side only: the apps with tokens in the vault that the scope names.
-    const identity = session.providers[0];
+    const identity = grant.providers[0];
     authorizedApps = ctx.catalog
-      .authorized(asked, await ctx.grants.linkedApps(session.sid))
+      .authorized(asked, await ctx.grants.linkedApps(grant.sid))
       .sort((a, b) => Number(b === identity) - Number(a === identity));
     const { extras, offline } = ctx.catalog.nonAppScopes(asked);
     scope = ctx.catalog.scopeFor(authorizedApps, extras, offline);
   }
-  const claimsJson = JSON.stringify(session.claims);
+  const claimsJson = JSON.stringify(grant.claims);
   if (Buffer.byteLength(claimsJson) > MAX_EMBEDDED_CLAIMS_BYTES) {
     ctx.logger.warn(
-      { sid: session.sid, bytes: Buffer.byteLength(claimsJson) },
+      { sid: grant.sid, bytes: Buffer.byteLength(claimsJson) },
       `upstream claims exceed ${MAX_EMBEDDED_CLAIMS_BYTES} bytes; only "sub" is forwarded in the access token`,
     );
   }
-  const upstreamClaims = Buffer.byteLength(claimsJson) > MAX_EMBEDDED_CLAIMS_BYTES ? { sub: session.sub } : session.claims;
+  const upstreamClaims = Buffer.byteLength(claimsJson) > MAX_EMBEDDED_CLAIMS_BYTES ? { sub: grant.sub } : grant.claims;
   const at = await ctx.accessTokens.mint({
-    sub: session.sub,
-    sid: session.sid,
+    sub: grant.sub,
+    sid: grant.sid,
     clientId,
     scope,
     upstreamClaims,

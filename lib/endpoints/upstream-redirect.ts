@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { EndpointServices } from './services.js';
 import type { BrowserSessionDeps } from './browser-session.js';
 import { pkceChallenge } from '../crypto.js';
-import { bindPending, saveSession, type Transaction } from './browser-session.js';
+import { bindPending, saveBrowserSession, type Transaction } from './browser-session.js';
 
 /** Internal: the collaborators this endpoint uses. */
 export type UpstreamRedirectDeps = Pick<EndpointServices, 'pending' | 'upstreams' | 'urls'> & BrowserSessionDeps;
@@ -20,7 +20,7 @@ export async function startUpstream(ctx: UpstreamRedirectDeps, req: Request, res
   if (!upstream) throw new TypeError(`startUpstream: unknown app "${app}"`);
   const { state, stateHash, nonce, codeVerifier } = await ctx.pending.start(txn, app);
   bindPending(req, stateHash);
-  await saveSession(req);
+  await saveBrowserSession(req);
   const url = await upstream.authorizationUrl({
     redirectUri: ctx.urls.callback,
     state,

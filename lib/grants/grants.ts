@@ -66,7 +66,7 @@ export class Grants implements GrantLifecycle {
   }
 
   async get(sid: string): Promise<GrantRecord | undefined> {
-    return this.#parse(await this.#d.store.get(keys.session(sid)));
+    return this.#parse(await this.#d.store.get(keys.grant(sid)));
   }
 
   /** Whether the grant still exists (not ended, not expired, readable). */
@@ -145,9 +145,9 @@ export class Grants implements GrantLifecycle {
    * gone. Compare-and-expire: a grant ended meanwhile is never written back.
    */
   async slide(sid: string): Promise<GrantRecord | undefined> {
-    const raw = await this.#d.store.get(keys.session(sid));
+    const raw = await this.#d.store.get(keys.grant(sid));
     const record = this.#parse(raw);
-    if (record === undefined || !(await this.#d.store.renewIf(keys.session(sid), raw!, this.#d.ttlMs))) return undefined;
+    if (record === undefined || !(await this.#d.store.renewIf(keys.grant(sid), raw!, this.#d.ttlMs))) return undefined;
     return record;
   }
 
@@ -162,7 +162,7 @@ export class Grants implements GrantLifecycle {
   async end(sid: string, reason: string): Promise<void> {
     const record = await this.get(sid);
     const providerIds = [...new Set([...(record?.providers ?? []), ...this.#d.upstreams.ids()])];
-    await this.#d.store.delete(keys.session(sid));
+    await this.#d.store.delete(keys.grant(sid));
     await this.#d.ended.end(sid);
     for (const pid of providerIds) {
       const tokens = await this.#d.vault.get(sid, pid).catch(() => undefined);
@@ -186,7 +186,7 @@ export class Grants implements GrantLifecycle {
   }
 
   async #save(record: GrantRecord, ttlMs: number): Promise<void> {
-    await this.#d.store.set(keys.session(record.sid), writeRecord(record), ttlMs);
+    await this.#d.store.set(keys.grant(record.sid), writeRecord(record), ttlMs);
   }
 
   #parse(raw: string | undefined): GrantRecord | undefined {

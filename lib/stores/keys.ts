@@ -15,8 +15,11 @@ export const keys = {
   code: (codeHash: string) => `code:${codeHash}`,
   /** Marker that a code was redeemed: the session it issued, the client, the PKCE challenge and when (JSON; a proven replay ⇒ revoke). TTL: 10 × codeTtl. */
   codeUsed: (codeHash: string) => `code-used:${codeHash}`,
-  /** Session record (JSON, no secrets). TTL: refreshTokenTtl, sliding. */
-  session: (sid: string) => `sess:{${sid}}`,
+  /**
+   * Grant record: the session behind one sign-in's tokens (JSON, no secrets). TTL: refreshTokenTtl, sliding.
+   * The `sess:` prefix predates the name and stays, so records stored before keep working.
+   */
+  grant: (sid: string) => `sess:{${sid}}`,
   /** Sealed upstream tokens for one provider of one session (AES-256-GCM). TTL: session or upstream refresh lifetime. */
   vault: (sid: string, providerId: string) => `vault:{${sid}}:${providerId}`,
   /** Upstream refresh lock (random owner token). TTL: lock lease, renewed while held. */
