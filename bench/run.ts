@@ -83,7 +83,7 @@ const CASES: Case[] = [
   {
     id: 'session-app-local',
     label: 'requireSession({ app }) — local mode, 3 linked apps, MemoryStore',
-    path: '/local/mcp-app',
+    path: '/local/mcp/a3',
     store: 'local',
     min: 0.9,
   },

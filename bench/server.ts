@@ -6,7 +6,7 @@
  *
  *   GET /plain                 unprotected
  *   GET /memory/mcp            oauth.requireSession() (MemoryStore)
- *   GET /local/mcp-app         oauth.requireSession({ app: 'a3' }) of a local-mode proxy, 3 linked apps (MemoryStore)
+ *   GET /local/mcp/a3          oauth.requireSession({ app: 'a3' }) of a local-mode proxy, 3 linked apps (MemoryStore)
  *   GET /memory/mcp-vault      … + await req.upstreamTokens.tryGetToken()
  *   GET /redis/mcp(-vault)     the same on a RedisStore
  *   GET /sdk/mcp               the MCP SDK's requireBearerAuth with a jose HS256 verifier
@@ -42,7 +42,7 @@ export interface ServerReady {
   type: 'ready';
   base: string;
   issuers: { memory: string; redis?: string };
-  /** The local-mode proxy (3 apps) behind `/local/mcp-app`. */
+  /** The local-mode proxy (3 apps) behind `/local/mcp/a3`. */
   localIssuer: string;
   /** Proxies whose upstream tokens always need a refresh. */
   refreshIssuers: { memory: string; redis?: string };
@@ -186,14 +186,14 @@ async function main(): Promise<void> {
     })),
     secret: BENCH_SECRET,
     encryptionKey: BENCH_VAULT_KEY,
-    resource,
+    resource: `${base}/local/mcp`, // app routes live at or below their proxy's resource
     consent: { enabled: true },
     registration: { rateLimit: false },
     authorizeRateLimit: { windowMs: 60_000, limit: 1_000_000_000 },
     logger,
     store: localStore,
   });
-  route('/local/mcp-app', local.requireSession({ app: 'a3' }), ok);
+  route('/local/mcp/a3', local.requireSession({ app: 'a3' }), ok);
   const extraStores = [new MemoryStore({ logger }), new MemoryStore({ logger })];
   const memoryExp = proxy('memory-exp', extraStores[0]!, expiring.issuer);
   const memoryOnce = proxy('memory-once', extraStores[1]!, once.issuer);
