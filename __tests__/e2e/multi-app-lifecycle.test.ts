@@ -152,6 +152,9 @@ describe('skip an app at consent, link it later', () => {
     // Someone else's browser (or the same person's other browser) signs in at CRM as bob: refused, nothing linked.
     const other = new TestBrowser();
     const consent = await other.get(denied.body.authorizeUrl);
+    // Nobody is redirected at the end of a link: the page does not say so.
+    expect(consent.body).toContain('For the app at');
+    expect(consent.body).not.toContain('You will be sent back to');
     const crmUrl = await approve(other, consent);
     expect(crmUrl.origin).toBe(s.crm.issuer);
     const refused = await signInChain(other, crmUrl, { [s.crm.issuer]: 'bob' }, () => false);

@@ -51,6 +51,11 @@ export interface ConsentPageModel {
    * connected; a connected one stays connected).
    */
   apps?: ConsentApp[];
+  /**
+   * Local mode, an `?app=` link: the page connects an app to an existing session and nobody is
+   * redirected at the end; `redirectUri` then only names the client.
+   */
+  linkOnly?: boolean;
 }
 
 /**
@@ -147,8 +152,9 @@ export const renderConsentPage: ConsentPageRenderer = (model) => {
 <p class="who">${badge}${claimed}</p>
 ${note}
 ${website}
-<h2>You will be sent back to</h2>
+<h2>${model.linkOnly ? 'For the app at' : 'You will be sent back to'}</h2>
 <p><strong class="host">${host}</strong><span class="uri">${escapeHtml(model.redirectUri)}</span></p>
+${model.linkOnly ? '<p class="muted">You stay on this server; the app can use the connected app from its next sign-in renewal.</p>' : ''}
 <h2>Access to</h2>
 <p><strong>${server}</strong></p>
 ${resource}

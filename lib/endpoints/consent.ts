@@ -66,6 +66,7 @@ export async function showConsent(
       csrfToken: csrf,
       transactionId: txn.id,
       ...(txn.offered ? { apps: consentApps(ctx, txn) } : {}),
+      ...(txn.linkOnly ? { linkOnly: true } : {}),
     }),
   );
 }
