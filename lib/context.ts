@@ -55,6 +55,7 @@ export function createContext(o: ParsedOptions): ProxyContext {
       return new UpstreamProvider(app.upstream, { fetch: fetchImpl, logger, clock, ...registration });
     }),
   );
+  const refreshById = new Map(o.apps.map((a) => [a.id, a.refresh])); // getToken()'s per-app refresh settings, one lookup
   const ended = new EndedGrants(store, clock, o.accessTokenTtl * 1000, logger);
   const grants = new Grants({ store, vault, ended, upstreams, ttlMs: o.refreshTokenTtl * 1000, clock, random, logger });
   // Upstream claims travel sealed in the access token, under a key of their own derived from encryptionKey (issue 12, finding 6).
@@ -113,7 +114,7 @@ export function createContext(o: ParsedOptions): ProxyContext {
       upstreams,
       clock,
       random,
-      refresh: (pid) => o.apps.find((a) => a.id === pid)?.refresh ?? o.refresh,
+      refresh: (pid) => refreshById.get(pid) ?? o.refresh,
       logger,
     }),
     upstreams,

@@ -8,7 +8,7 @@ import { AccessDeniedError, OAuthError } from '../errors.js';
 import { randomToken, safeEqual } from '../crypto.js';
 import { renderConsentPage, type ConsentApp } from '../consent/render.js';
 import { chooseApps } from './authorize-apps.js';
-import { continueChain, proceed, type ChainDeps } from './chain.js';
+import { continueChain, type ChainDeps } from './chain.js';
 import { browserSession, browserState, saveBrowserSession, type Transaction } from './browser-session.js';
 import { handle, pageErrorHandler, redirectWithError, sendErrorPage, sendPage } from '../http/respond.js';
 import { startUpstream } from './upstream-redirect.js';
@@ -173,7 +173,7 @@ async function decide(ctx: DecideDeps, req: Request, res: Response): Promise<voi
     if (txn.linkOnly) return sendErrorPage(res, new AccessDeniedError('You chose not to connect the app. Nothing was changed.'));
     return redirectWithError(res, txn.redirectUri, new AccessDeniedError('The user denied the request'), txn.state, ctx.urls.issuer);
   }
-  if (txn.linkOnly) return proceed(ctx, req, res, txn, undefined);
+  if (txn.linkOnly) return continueChain(ctx, req, res, txn); // a link's chain is fixed (appLink)
   // Local mode: the ticked apps (a required app always counts). The approval remembers the app set chosen.
   let approved = txn;
   if (txn.offered) {

@@ -84,12 +84,14 @@ async function authorizationCode(
   }
   // Atomic. A replay gets invalid_grant; it ends the session only for the same client with the right verifier, after the retry window.
   const consumed = await ctx.codes.consume(code, { clientId: client.client_id, challenge: pkceChallenge(verifier) });
-  const grant = await ctx.grants.activate(consumed.sid);
-  if (!grant) throw new InvalidGrantError('The sign-in behind this code has expired; sign in again');
+  const activated = await ctx.grants.activate(consumed.sid);
+  if (!activated) throw new InvalidGrantError('The sign-in behind this code has expired; sign in again');
+  const { grant, linked } = activated;
   await ctx.clients.markUsed(client);
   return issue(
     ctx,
     grant,
+    linked,
     client.client_id,
     consumed.scope,
     await ctx.refreshTokens.issue({ sid: grant.sid, clientId: client.client_id, scope: consumed.scope }),
@@ -103,7 +105,8 @@ async function refreshToken(ctx: TokenDeps, client: RegisteredClient, body: Reco
   if (!body.refresh_token) throw new InvalidRequestError('refresh_token is required');
   const { token, record } = await ctx.refreshTokens.rotate(body.refresh_token, client.client_id);
   // Local mode: the grant's scope is its extras plus every app linked now (apps linked through `?app=` links included).
-  const granted = ctx.catalog.local ? await widenedScope(ctx, record.sid, record.scope) : record.scope;
+  const linked = ctx.catalog.local ? await ctx.grants.linkedApps(record.sid) : [];
+  const granted = ctx.catalog.local ? widenedScope(ctx, linked, record.scope) : record.scope;
   let scope = granted;
   if (body.scope !== undefined) {
     const have = new Set(granted.split(' '));
@@ -115,35 +118,42 @@ async function refreshToken(ctx: TokenDeps, client: RegisteredClient, body: Reco
   const grant = await ctx.grants.get(record.sid);
   if (!grant) throw new InvalidGrantError('The session has ended; sign in again');
   await ctx.clients.markUsed(client);
-  return issue(ctx, grant, client.client_id, scope, token);
+  return issue(ctx, grant, linked, client.client_id, scope, token);
 }
 
 /** Local mode: a grant's scope with the app scopes recomputed from the vault (apps linked since, in; apps whose link ended, out). */
-async function widenedScope(ctx: TokenDeps, sid: string, scope: string): Promise<string> {
+function widenedScope(ctx: TokenDeps, linked: readonly string[], scope: string): string {
   const { extras, offline } = ctx.catalog.nonAppScopes(scope);
-  return ctx.catalog.scopeFor(await ctx.grants.linkedApps(sid), extras, offline);
+  return ctx.catalog.scopeFor(linked, extras, offline);
 }
 
-async function issue(ctx: TokenDeps, grant: GrantRecord, clientId: string, asked: string, refresh: string): Promise<TokenResponse> {
+/** `linked`: the providers with tokens in the grant's vault (read once by the caller; only local mode uses it). */
+async function issue(
+  ctx: TokenDeps,
+  grant: GrantRecord,
+  linked: readonly string[],
+  clientId: string,
+  asked: string,
+  refresh: string,
+): Promise<TokenResponse> {
   let scope = asked;
   let authorizedApps: string[] | undefined;
   if (ctx.catalog.local) {
     // authorized_apps comes from the server side only: the apps with tokens in the vault that the scope names.
     const identity = grant.providers[0];
-    authorizedApps = ctx.catalog
-      .authorized(asked, await ctx.grants.linkedApps(grant.sid))
-      .sort((a, b) => Number(b === identity) - Number(a === identity));
+    authorizedApps = ctx.catalog.authorized(asked, linked).sort((a, b) => Number(b === identity) - Number(a === identity));
     const { extras, offline } = ctx.catalog.nonAppScopes(asked);
     scope = ctx.catalog.scopeFor(authorizedApps, extras, offline);
   }
-  const claimsJson = JSON.stringify(grant.claims);
-  if (Buffer.byteLength(claimsJson) > MAX_EMBEDDED_CLAIMS_BYTES) {
+  const claimsBytes = Buffer.byteLength(JSON.stringify(grant.claims));
+  const tooBig = claimsBytes > MAX_EMBEDDED_CLAIMS_BYTES;
+  if (tooBig) {
     ctx.logger.warn(
-      { sid: grant.sid, bytes: Buffer.byteLength(claimsJson) },
+      { sid: grant.sid, bytes: claimsBytes },
       `upstream claims exceed ${MAX_EMBEDDED_CLAIMS_BYTES} bytes; only "sub" is forwarded in the access token`,
     );
   }
-  const upstreamClaims = Buffer.byteLength(claimsJson) > MAX_EMBEDDED_CLAIMS_BYTES ? { sub: grant.sub } : grant.claims;
+  const upstreamClaims = tooBig ? { sub: grant.sub } : grant.claims;
   const at = await ctx.accessTokens.mint({
     sub: grant.sub,
     sid: grant.sid,

@@ -122,22 +122,23 @@ export class Grants implements GrantLifecycle {
     return ids.filter((_, i) => present[i] !== undefined);
   }
 
-  /** The claims an app's sign-in produced (local mode), or `undefined` when the app is not linked. */
-  async appClaims(sid: string, providerId: string): Promise<Record<string, unknown> | undefined> {
-    const set = (await this.#d.vault.get(sid, providerId)) as Readonly<VaultEntry> | undefined;
-    return set === undefined ? undefined : (set.claims ?? {});
-  }
-
-  /** First redemption: the grant and its vault records get their full lifetime. `undefined` when the grant is gone. */
-  async activate(sid: string): Promise<GrantRecord | undefined> {
-    const record = await this.get(sid);
-    if (!record) return undefined;
-    await this.#save(record, this.#d.ttlMs);
+  /**
+   * First redemption: the grant and its vault records get their full lifetime.
+   * Returns the grant and the providers it has tokens of (what {@link linkedApps}
+   * would read again); `undefined` when the grant is gone.
+   */
+  async activate(sid: string): Promise<{ grant: GrantRecord; linked: string[] } | undefined> {
+    const grant = await this.get(sid);
+    if (!grant) return undefined;
+    await this.#save(grant, this.#d.ttlMs);
+    const linked: string[] = [];
     for (const pid of this.#d.upstreams.ids()) {
       const tokens = await this.#d.vault.get(sid, pid);
-      if (tokens) await this.link(sid, pid, tokens);
+      if (!tokens) continue;
+      await this.link(sid, pid, tokens);
+      linked.push(pid);
     }
-    return record;
+    return { grant, linked };
   }
 
   /**

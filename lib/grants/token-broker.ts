@@ -155,7 +155,8 @@ export class TokenBroker {
         });
       }
       // The app's sign-in claims (local mode) are kept with its tokens; refresh never changes who signed in.
-      const kept = (set as { claims?: unknown }).claims === undefined ? {} : { claims: (set as { claims?: unknown }).claims };
+      const { claims } = set as { claims?: unknown };
+      const kept = claims === undefined ? {} : { claims };
       const merged: UpstreamTokenSet = next.refresh_token
         ? { ...kept, ...next }
         : {
